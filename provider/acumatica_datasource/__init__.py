@@ -1,0 +1,1 @@
+"""Acumatica data sources as code."""
