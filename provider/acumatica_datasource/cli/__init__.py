@@ -1,51 +1,68 @@
 """The ``acumatica-ds`` command line.
 
 Each subcommand lives in a module of its own with two functions, ``configure(parser)`` and
-``run(args) -> int``. Modules import their heavy dependencies inside ``run`` so that a
-command only pays for what it uses (``validate`` never imports pulumi or hvac).
+``run(args) -> int``. Only the module of the command being run is imported, and modules
+import their heavy dependencies inside ``run``, so a command pays only for what it uses
+(``validate`` never imports pulumi or hvac).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
 # subcommand name -> (module, one-line help)
 _COMMANDS: dict[str, tuple[str, str]] = {
+    "validate": ("validate_cmd", "check environment files offline"),
+    "schema": ("schema_cmd", "print the JSON Schema of environment files"),
     "sandbox": ("sandbox_cmd", "run the local Acumatica sandbox"),
 }
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+DEBUG_VARIABLE = "ACUMATICA_DS_DEBUG"
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Return the argument parser with every subcommand configured."""
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser; only ``command``'s own arguments are configured."""
     parser = argparse.ArgumentParser(
         prog="acumatica-ds",
         description="Acumatica data sources as code: validate, verify and deploy them.",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, (module_name, help_text) in _COMMANDS.items():
-        module = importlib.import_module(f"{__name__}.{module_name}")
         sub = subparsers.add_parser(name, help=help_text, description=help_text)
-        module.configure(sub)
-        sub.set_defaults(_module=module)
+        if name == command:
+            module = importlib.import_module(f"{__name__}.{module_name}")
+            module.configure(sub)
+            sub.set_defaults(_module=module)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the process exit code."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    command = next((a for a in arguments if not a.startswith("-")), None)
+    parser = build_parser(command if command in _COMMANDS else None)
+    args = parser.parse_args(arguments)
     try:
         code: int = args._module.run(args)
     except KeyboardInterrupt:
         print("acumatica-ds: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # the last line of defence: no traceback reaches a user
+        if os.environ.get(DEBUG_VARIABLE):
+            raise
+        print(
+            f"acumatica-ds: internal error ({type(exc).__name__}); this is a bug: please "
+            f"report it, with the output of the same command run with {DEBUG_VARIABLE}=1",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
     return code
 
 

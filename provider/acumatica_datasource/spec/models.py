@@ -1,0 +1,416 @@
+"""Models of an Acumatica data source and of an environment file, with every rule."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal, get_args
+
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    ValidationError,
+    WithJsonSchema,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
+
+from acumatica_datasource.spec import connection_string, urls
+from acumatica_datasource.spec.base import TEXT_PATTERN, SpecModel
+from acumatica_datasource.spec.references import SecretRef, VaultSecretRef
+from acumatica_datasource.spec.vault import VaultSettings
+
+Scope = Literal[
+    "api", "offline_access", "api:concurrent_access", "openid", "email", "profile", "phone"
+]
+SCOPES: tuple[Scope, ...] = get_args(Scope)
+DEFAULT_SCOPE: tuple[Scope, ...] = ("api", "offline_access")
+CLIENT_ID_PATTERN = (
+    r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}@[^@\s]+$"
+)
+ENTITY_PATTERN = r"^[A-Za-z][A-Za-z0-9_]*$"
+ENDPOINT_VERSION_PATTERN = re.compile(r"^\d+\.\d+\.\d+$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _error(kind: str, message: str) -> PydanticCustomError:
+    return PydanticCustomError(kind, message)
+
+
+def _text(value: str) -> str:
+    """Trim; refuse empty text and control characters."""
+    value = value.strip()
+    if not value:
+        raise _error("empty", "must not be empty")
+    if _CONTROL.search(value):
+        raise _error("control_characters", "must not contain control characters (tabs, newlines)")
+    return value
+
+
+Text = Annotated[
+    str,
+    Field(pattern=TEXT_PATTERN),
+    AfterValidator(_text),
+]
+"""Non-empty trimmed text without control characters."""
+
+
+def _site_url(value: str) -> str:
+    try:
+        return urls.normalize_site_url(value)
+    except urls.UrlProblem as exc:
+        raise _error("url", str(exc)) from None
+
+
+def _callback_base(value: str) -> str:
+    try:
+        return urls.normalize_callback_base(value)
+    except urls.UrlProblem as exc:
+        raise _error("url", str(exc)) from None
+
+
+SiteUrl = Annotated[
+    str,
+    Field(
+        pattern=r"^([Hh][Tt][Tt][Pp][Ss]://\S+|[Hh][Tt][Tt][Pp]://(localhost|127\.[0-9.]+|\[::1\])"
+        r"(:[0-9]+)?(/\S*)?)$"
+    ),
+    AfterValidator(_site_url),
+]
+CallbackBaseUrl = Annotated[
+    str, Field(pattern=r"^[Hh][Tt][Tt][Pp][Ss]://\S+$"), AfterValidator(_callback_base)
+]
+
+
+def _scope(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.split()
+    return value
+
+
+def _scope_rules(value: list[str]) -> list[str]:
+    unique = list(dict.fromkeys(value))
+    if "api" not in unique:
+        raise _error("scope_api", "must include 'api': without it the REST API refuses the token")
+    return unique
+
+
+class BasicAuthentication(SpecModel):
+    """Session login with an Acumatica user name and password."""
+
+    strategy: Literal["basic"]
+    username: Text
+    password: SecretRef
+
+
+class OAuth2Authentication(SpecModel):
+    """An OAuth 2.0 connected application (Authorization Code flow)."""
+
+    strategy: Literal["oauth2"]
+    client_id: Annotated[str, Field(pattern=CLIENT_ID_PATTERN)]
+    """``<GUID>@<tenant>`` as shown in Acumatica's Connected Applications form."""
+    client_secret: SecretRef
+    scope: Annotated[
+        list[Scope], BeforeValidator(_scope), AfterValidator(_scope_rules), Field(min_length=1)
+    ] = Field(default_factory=lambda: list(DEFAULT_SCOPE))
+
+    @property
+    def tenant(self) -> str:
+        """The tenant named after the ``@`` of the client id."""
+        return self.client_id.split("@", 1)[1]
+
+
+Authentication = Annotated[
+    BasicAuthentication | OAuth2Authentication, Field(discriminator="strategy")
+]
+
+
+class VerificationLogin(SpecModel):
+    """A user for the OAuth data probe (Resource Owner Password grant)."""
+
+    username: Text
+    password: SecretRef
+    client_id: Annotated[str, Field(pattern=CLIENT_ID_PATTERN)] | None = None
+    """A password-flow application; the data source's own application when absent."""
+    client_secret: SecretRef | None = None
+
+    @model_validator(mode="after")
+    def _pair(self) -> VerificationLogin:
+        if (self.client_id is None) != (self.client_secret is None):
+            missing = "client_secret" if self.client_secret is None else "client_id"
+            raise _at(
+                (missing,),
+                "client_id and client_secret of the password-flow application go together",
+                None,
+            )
+        return self
+
+
+class Verification(SpecModel):
+    """How a data source is verified before it is recorded."""
+
+    mode: Literal["strict", "warn", "off"] = "strict"
+    """strict: a failed check fails the deployment; warn: it is recorded with a warning."""
+    entity: Annotated[str, Field(pattern=ENTITY_PATTERN)] = "UnitsOfMeasure"
+    """The entity read by the paged test request."""
+    login: VerificationLogin | None = None
+    refresh_token: SecretRef | None = None
+
+    @model_validator(mode="after")
+    def _alternatives(self) -> Verification:
+        if self.login is not None and self.refresh_token is not None:
+            raise _at(("refresh_token",), "give either login or refresh_token, not both", None)
+        if self.refresh_token is not None and not isinstance(self.refresh_token, VaultSecretRef):
+            raise _at(
+                ("refresh_token",),
+                "must be a Vault reference: each refresh rotates the token and the new one "
+                "is written back to Vault",
+                None,
+            )
+        return self
+
+
+def _properties(value: Any) -> Any:
+    """Accept ``"k=v;..."`` or a mapping; return an ordered ``dict[str, str]``."""
+    if isinstance(value, str):
+        try:
+            pairs = connection_string.parse(value)
+        except connection_string.PropertySyntaxError as exc:
+            raise _error("properties_syntax", str(exc)) from None
+    elif isinstance(value, dict):
+        pairs = []
+        for key, item in value.items():
+            if isinstance(item, bool) or not isinstance(item, str | int | float):
+                raise _error("properties_value", f"the value of {key} must be text or a number")
+            pairs.append((str(key), _scalar_text(item)))
+    else:
+        return value
+    result: dict[str, str] = {}
+    seen: dict[str, str] = {}
+    for key, item in pairs:
+        lowered = key.lower()
+        if lowered in connection_string.MANAGED_KEYS:
+            raise _error(
+                "properties_managed",
+                f"{key} is managed by the data source: set "
+                f"{connection_string.MANAGED_KEYS[lowered]} instead",
+            )
+        if lowered in seen:
+            raise _error("properties_duplicate", f"{key} is given twice (also as {seen[lowered]})")
+        if lowered == "endpointversion" and not ENDPOINT_VERSION_PATTERN.match(item):
+            raise _error("properties_version", "EndpointVersion must look like 24.200.001")
+        seen[lowered] = key
+        result[key] = item
+    return result
+
+
+def _scalar_text(value: str | int | float) -> str:
+    return value if isinstance(value, str) else repr(value)
+
+
+PageSize = Annotated[int, Field(ge=1, le=1_000_000)]
+OperationTimeout = Annotated[float, Field(gt=0, le=3600)]
+
+_MANAGED_KEYS_PATTERN = (
+    "^("
+    + "|".join("".join(f"[{c.upper()}{c}]" for c in key) for key in connection_string.MANAGED_KEYS)
+    + ")$"
+)
+ConnectionProperties = Annotated[
+    dict[str, str],
+    BeforeValidator(_properties),
+    WithJsonSchema(
+        {
+            "description": "Extra connection-string properties: 'Key=value;...' or a mapping. "
+            "Keys owned by data-source fields (URL, Company, User, ...) are refused.",
+            "anyOf": [
+                {"type": "string"},
+                {
+                    "type": "object",
+                    "propertyNames": {
+                        "pattern": r"^[^=;\"'\x00-\x1f]+$",
+                        "not": {"pattern": _MANAGED_KEYS_PATTERN},
+                    },
+                    "additionalProperties": {"type": ["string", "number"]},
+                },
+            ],
+        }
+    ),
+]
+
+
+class DataSource(SpecModel):
+    """One Acumatica data source of a BI server."""
+
+    description: Text
+    """Unique name of the data source within an environment (case-insensitive)."""
+    id: Annotated[str, Field(pattern=urls.ID_PATTERN)] | None = None
+    """Stable identifier; a slug of the description when absent."""
+    type: Literal["Acumatica"] = "Acumatica"
+    url: SiteUrl
+    """Base URL of the Acumatica site, e.g. https://acme.acumatica.com or .../AcumaticaERP."""
+    company: Text
+    """The Acumatica company (tenant login name)."""
+    page_size: PageSize = 10000
+    """Records per request."""
+    operation_timeout: OperationTimeout = 60
+    """Seconds allowed per request."""
+    extra_connection_properties: ConnectionProperties = Field(default_factory=dict)
+    authentication: Authentication
+    verification: Verification = Field(default_factory=Verification)
+    expose_connection_string: bool = False
+    """Also output the connection string with resolved secrets (as a Pulumi secret)."""
+
+    @model_validator(mode="after")
+    def _cross_field(self) -> DataSource:
+        if self.id is None:
+            self.id = urls.slugify(self.description)
+        auth = self.authentication
+        problems: list[tuple[tuple[str | int, ...], str]] = []
+        if isinstance(auth, OAuth2Authentication) and auth.tenant.lower() != self.company.lower():
+            problems.append(
+                (
+                    ("authentication", "client_id"),
+                    f"the tenant after '@' ({auth.tenant}) must be the company ({self.company})",
+                )
+            )
+        login = self.verification.login
+        if isinstance(auth, BasicAuthentication):
+            for name in ("login", "refresh_token"):
+                if getattr(self.verification, name) is not None:
+                    problems.append(
+                        (("verification", name), "applies only to the oauth2 strategy: remove it")
+                    )
+        elif login is not None and login.client_id is not None:
+            tenant = login.client_id.split("@", 1)[1]
+            if tenant.lower() != self.company.lower():
+                problems.append(
+                    (
+                        ("verification", "login", "client_id"),
+                        f"the tenant after '@' ({tenant}) must be the company ({self.company})",
+                    )
+                )
+        if problems:
+            raise _many(problems)
+        return self
+
+    @property
+    def data_source_id(self) -> str:
+        """The stable id (explicit, or derived from the description)."""
+        return self.id or urls.slugify(self.description)
+
+    @property
+    def endpoint_version(self) -> str | None:
+        """``EndpointVersion`` from the extra properties, when set."""
+        for key, value in self.extra_connection_properties.items():
+            if key.lower() == "endpointversion":
+                return value
+        return None
+
+
+class DataSourceDefaults(SpecModel):
+    """Fields merged under every data source of an environment (the data source wins)."""
+
+    type: Literal["Acumatica"] | None = None
+    url: SiteUrl | None = None
+    company: Text | None = None
+    page_size: PageSize | None = None
+    operation_timeout: OperationTimeout | None = None
+    extra_connection_properties: ConnectionProperties | None = None
+    authentication: Authentication | None = None
+    verification: Verification | None = None
+    expose_connection_string: bool | None = None
+
+
+class Environment(SpecModel):
+    """An environment file: the data sources of one stage (dev, test, prod...).
+
+    Build it with :func:`acumatica_datasource.spec.validate_document` (or ``load_environment``),
+    which also merges ``defaults`` and applies :func:`environment_rules`.
+    """
+
+    environment: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=63)]
+    """Names the stage and the Pulumi stack."""
+    callback_base_url: CallbackBaseUrl | None = None
+    """The BI server's public https URL; required when any data source uses oauth2."""
+    vault: VaultSettings | None = None
+    defaults: DataSourceDefaults | None = None
+    data_sources: list[DataSource] = Field(default_factory=list)
+
+    def callback_url(self, source: DataSource) -> str | None:
+        """The OAuth callback URL of one of this environment's data sources."""
+        if not isinstance(source.authentication, OAuth2Authentication):
+            return None
+        if self.callback_base_url is None:  # pragma: no cover - excluded by validation
+            return None
+        return urls.callback_url(self.callback_base_url, source.data_source_id)
+
+
+def environment_rules(data: Any) -> list[tuple[tuple[str | int, ...], str]]:
+    """Rules across data sources, on raw or validated data: uniqueness and callback base."""
+    problems: list[tuple[tuple[str | int, ...], str]] = []
+    if not isinstance(data, dict):
+        return problems
+    sources = data.get("data_sources")
+    if not isinstance(sources, list):
+        return problems
+    descriptions: dict[str, int] = {}
+    ids: dict[str, int] = {}
+    first_oauth: int | None = None
+    for index, source in enumerate(sources):
+        if not isinstance(source, dict):
+            continue
+        auth = source.get("authentication")
+        if first_oauth is None and isinstance(auth, dict) and auth.get("strategy") == "oauth2":
+            first_oauth = index
+        description = source.get("description")
+        if isinstance(description, str) and description.strip():
+            folded = description.strip().casefold()
+            if folded in descriptions:
+                problems.append(
+                    (
+                        ("data_sources", index, "description"),
+                        f"duplicates data_sources[{descriptions[folded]}].description "
+                        "(descriptions are unique ignoring case)",
+                    )
+                )
+                continue
+            descriptions[folded] = index
+            source_id = source.get("id")
+            explicit = isinstance(source_id, str)
+            if not explicit:
+                source_id = urls.slugify(description.strip())
+            if isinstance(source_id, str):
+                if source_id in ids:
+                    hint = "" if explicit else " (derived from the description): set a distinct id"
+                    problems.append(
+                        (
+                            ("data_sources", index, "id" if explicit else "description"),
+                            f"id '{source_id}' is already used by data_sources[{ids[source_id]}]"
+                            + hint,
+                        )
+                    )
+                else:
+                    ids[source_id] = index
+    if first_oauth is not None and not data.get("callback_base_url"):
+        problems.append(
+            (
+                ("callback_base_url",),
+                f"required because data_sources[{first_oauth}] uses oauth2: set the BI "
+                "server's public https URL",
+            )
+        )
+    return problems
+
+
+def _at(loc: tuple[str | int, ...], message: str, value: Any) -> ValidationError:
+    return _many([(loc, message)], value)
+
+
+def _many(problems: list[tuple[tuple[str | int, ...], str]], value: Any = None) -> ValidationError:
+    """A ValidationError whose errors sit at the given field locations."""
+    details = [
+        InitErrorDetails(type=_error("rule", message), loc=loc, input=value)
+        for loc, message in problems
+    ]
+    return ValidationError.from_exception_data("rules", details)

@@ -1,0 +1,44 @@
+"""The JSON Schema (draft 2020-12) of environment files, generated from the models."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from acumatica_datasource.spec.models import Environment
+
+SCHEMA_ID = "https://github.com/acumatica-datasource/schema/environment.json"
+_DEFAULTABLE_REQUIRED = ("url", "company", "authentication")
+
+
+def json_schema() -> dict[str, Any]:
+    """The schema that ``schema.json`` holds and ``acumatica-ds schema`` prints."""
+    generated = Environment.model_json_schema(mode="validation")
+    data_source = generated["$defs"]["DataSource"]
+    # In a file, url, company and authentication may come from `defaults` instead.
+    data_source["required"] = [
+        name for name in data_source["required"] if name not in _DEFAULTABLE_REQUIRED
+    ]
+    conditions = [
+        {
+            "if": {
+                "not": {
+                    "required": ["defaults"],
+                    "properties": {"defaults": {"type": "object", "required": [name]}},
+                }
+            },
+            "then": {"properties": {"data_sources": {"items": {"required": [name]}}}},
+        }
+        for name in _DEFAULTABLE_REQUIRED
+    ]
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": SCHEMA_ID,
+        **generated,
+        "allOf": conditions,
+    }
+
+
+def json_schema_text() -> str:
+    """The schema as stable, indented JSON text (with a final newline)."""
+    return json.dumps(json_schema(), indent=2, sort_keys=False, ensure_ascii=False) + "\n"
