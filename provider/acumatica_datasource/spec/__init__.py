@@ -4,6 +4,12 @@ Pure: no network and no secrets; safe to import anywhere, fast to import.
 """
 
 from acumatica_datasource.spec.connection_string import MANAGED_KEYS
+from acumatica_datasource.spec.derived import (
+    SECRET_FIELDS,
+    connection_properties,
+    placeholder,
+    render_connection_string,
+)
 from acumatica_datasource.spec.document import (
     Problem,
     SpecError,
@@ -45,6 +51,7 @@ __all__ = [
     "DEFAULT_SCOPE",
     "MANAGED_KEYS",
     "SCOPES",
+    "SECRET_FIELDS",
     "AppRoleAuth",
     "BasicAuthentication",
     "CredentialSource",
@@ -67,8 +74,11 @@ __all__ = [
     "Verification",
     "VerificationLogin",
     "callback_url",
+    "connection_properties",
     "load_environment",
     "normalize_site_url",
+    "placeholder",
+    "render_connection_string",
     "slugify",
     "validate_data",
     "validate_file",

@@ -207,7 +207,7 @@ def _locate(file: str, document: Any, field_problems: list[FieldProblem]) -> lis
             continue
         seen.add(key)
         located.append(Problem(file, line, path, message))
-    return sorted(located, key=lambda p: (p.line, p.path))
+    return sorted(located, key=lambda p: p.line)
 
 
 def _line_of(document: Any, loc: Loc) -> tuple[int, Loc | None]:

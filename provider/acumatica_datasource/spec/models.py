@@ -95,6 +95,24 @@ def _scope_rules(value: list[str]) -> list[str]:
     return unique
 
 
+_SCOPE_WORD = "(" + "|".join(SCOPES) + ")"
+_SCOPE_SCHEMA: dict[str, Any] = {
+    "anyOf": [
+        {
+            "type": "array",
+            "items": {"enum": list(SCOPES)},
+            "minItems": 1,
+            "contains": {"const": "api"},
+        },
+        {
+            "type": "string",
+            "pattern": rf"^(?=(.*\s)?api(\s.*)?$)\s*{_SCOPE_WORD}(\s+{_SCOPE_WORD})*\s*$",
+        },
+    ],
+    "default": list(DEFAULT_SCOPE),
+}
+
+
 class BasicAuthentication(SpecModel):
     """Session login with an Acumatica user name and password."""
 
@@ -111,8 +129,13 @@ class OAuth2Authentication(SpecModel):
     """``<GUID>@<tenant>`` as shown in Acumatica's Connected Applications form."""
     client_secret: SecretRef
     scope: Annotated[
-        list[Scope], BeforeValidator(_scope), AfterValidator(_scope_rules), Field(min_length=1)
+        list[Scope],
+        BeforeValidator(_scope),
+        Field(min_length=1),
+        AfterValidator(_scope_rules),
+        WithJsonSchema(_SCOPE_SCHEMA),
     ] = Field(default_factory=lambda: list(DEFAULT_SCOPE))
+    """Scopes as a list or a space-separated string; must include ``api``."""
 
     @property
     def tenant(self) -> str:

@@ -122,7 +122,10 @@ def _problem(
     }
     if kind in bounds:
         words, key = bounds[kind]
-        return FieldProblem(loc, f"must be {words} {ctx.get(key)}")
+        limit = ctx.get(key)
+        if isinstance(limit, float) and limit.is_integer():
+            limit = int(limit)
+        return FieldProblem(loc, f"must be {words} {limit}")
     if kind == "literal_error":
         expected = str(ctx.get("expected", "")).replace("'", "")
         return FieldProblem(loc, f"must be one of: {expected}")

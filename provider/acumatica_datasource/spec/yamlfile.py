@@ -9,10 +9,11 @@ instead of a traceback or an exhausted machine.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 import yaml
-from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.nodes import ScalarNode
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
 """Environment files larger than this are refused (a generous bound: 1,000 data sources
@@ -24,13 +25,41 @@ MAX_DEPTH = 32
 MAX_NODES = 500_000
 """Most values a document may expand to, aliases included (stops "billion laughs")."""
 
-_STR = "tag:yaml.org,2002:str"
-_SCALAR_TAGS = {
-    _STR,
-    "tag:yaml.org,2002:int",
-    "tag:yaml.org,2002:float",
-    "tag:yaml.org,2002:bool",
-    "tag:yaml.org,2002:null",
+
+def _int(text: str) -> int:
+    body = text.lstrip("+-")
+    sign = -1 if text.startswith("-") else 1
+    if body[:2] in ("0o", "0x"):
+        return sign * int(body[2:], 8 if body[1] == "o" else 16)
+    return int(text, 10)
+
+
+def _float(text: str) -> float:
+    lowered = text.lower()
+    if lowered.endswith(".inf"):
+        return float("-inf") if lowered.startswith("-") else float("inf")
+    if lowered == ".nan":
+        return float("nan")
+    return float(text)
+
+
+def _bool(text: str) -> bool:
+    if text.lower() not in ("true", "false"):
+        raise ValueError(text)
+    return text.lower() == "true"
+
+
+def _null(text: str) -> None:
+    if text not in ("", "~", "null", "Null", "NULL"):
+        raise ValueError(text)
+
+
+_SCALARS: dict[str, Callable[[str], Any]] = {
+    "tag:yaml.org,2002:str": str,
+    "tag:yaml.org,2002:int": _int,
+    "tag:yaml.org,2002:float": _float,
+    "tag:yaml.org,2002:bool": _bool,
+    "tag:yaml.org,2002:null": _null,
 }
 _MERGE = "tag:yaml.org,2002:merge"
 
@@ -98,23 +127,22 @@ _CoreResolver.add_implicit_resolver(
 _CoreResolver.add_implicit_resolver(_MERGE, re.compile(r"^(?:<<)$"), ["<"])
 
 
-class _Loader(
-    yaml.reader.Reader,
-    yaml.scanner.Scanner,
-    yaml.parser.Parser,
-    yaml.composer.Composer,
-    yaml.constructor.SafeConstructor,
-    _CoreResolver,
-):
-    """Pure-Python loader: its recursion is bounded by Python's, never the C stack."""
+class _PurePythonParser(yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser):
+    """The event parser used when PyYAML was built without libyaml."""
 
     def __init__(self, stream: str) -> None:
         yaml.reader.Reader.__init__(self, stream)
         yaml.scanner.Scanner.__init__(self)
         yaml.parser.Parser.__init__(self)
-        yaml.composer.Composer.__init__(self)
-        yaml.constructor.SafeConstructor.__init__(self)
-        _CoreResolver.__init__(self)
+
+
+def _event_parser(text: str) -> Any:
+    """libyaml's event parser (fast; no recursion), else PyYAML's pure-Python one."""
+    try:
+        from yaml._yaml import CParser
+    except ImportError:  # pragma: no cover - PyYAML wheels ship libyaml
+        return _PurePythonParser(text)
+    return CParser(text)
 
 
 def decode(data: bytes) -> str:
@@ -140,22 +168,21 @@ def parse(text: str) -> Any:
     """Parse one YAML document into plain values, :class:`LineDict` and :class:`LineList`."""
     if len(text) > MAX_FILE_BYTES:
         raise YamlProblem(0, f"the document is longer than {MAX_FILE_BYTES:,} characters")
-    loader = _Loader(text)
+    parser: Any = None
     try:
-        node = loader.get_single_node()
+        parser = _event_parser(text)
+        return _Builder(parser).document()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 0
+        if "nesting depth" in str(exc.problem):
+            raise YamlProblem(line, f"nested more than {MAX_DEPTH} levels deep") from None
         raise YamlProblem(line, f"not valid YAML: {_describe(exc)}") from None
     except yaml.YAMLError as exc:  # ReaderError: control characters and the like
         raise YamlProblem(_reader_line(text, exc), f"not valid YAML: {exc}") from None
-    except RecursionError:
-        raise YamlProblem(0, f"nested more than {MAX_DEPTH} levels deep") from None
     finally:
-        loader.dispose()
-    if node is None:
-        raise YamlProblem(1, "the file is empty: it must hold an environment mapping")
-    return _Builder(loader).build(node, 0)
+        if parser is not None:
+            parser.dispose()
 
 
 def _describe(exc: yaml.MarkedYAMLError) -> str:
@@ -170,73 +197,149 @@ def _reader_line(text: str, exc: yaml.YAMLError) -> int:
     return 0
 
 
-class _Builder:
-    """Turns composed nodes into values, enforcing depth, size and key rules."""
+class _Frame:
+    """A mapping or sequence under construction."""
 
-    def __init__(self, loader: _Loader) -> None:
-        self._loader = loader
+    __slots__ = ("anchor", "key", "key_line", "merges", "size", "value")
+
+    def __init__(self, value: LineDict | LineList, anchor: str | None) -> None:
+        self.value = value
+        self.anchor = anchor
+        self.key: Any = _NO_KEY
+        self.key_line = 0
+        self.merges: list[Any] | None = None
+        self.size = 1
+
+
+_NO_KEY = object()
+_MERGE_KEY = object()
+
+
+class _Builder:
+    """Builds values from parser events with an explicit stack (no recursion), enforcing
+    depth, expanded size, key rules and YAML merge keys."""
+
+    def __init__(self, parser: Any) -> None:
+        self._parser = parser
+        self._resolver = _CoreResolver()
+        self._anchors: dict[str, tuple[Any, int]] = {}
         self._nodes = 0
 
-    def build(self, node: Node, depth: int) -> Any:
-        self._nodes += 1
-        line = node.start_mark.line + 1
+    def document(self) -> Any:
+        parser = self._parser
+        parser.get_event()  # stream start
+        if parser.check_event(yaml.StreamEndEvent):
+            raise YamlProblem(1, "the file is empty: it must hold an environment mapping")
+        parser.get_event()  # document start
+        value = self._value()
+        parser.get_event()  # document end
+        if not parser.check_event(yaml.StreamEndEvent):
+            line = parser.peek_event().start_mark.line + 1
+            raise YamlProblem(line, "the file holds several YAML documents (---): keep one")
+        return value
+
+    def _value(self) -> Any:
+        stack: list[_Frame] = []
+        while True:
+            event = self._parser.get_event()
+            line = event.start_mark.line + 1
+            size = 1
+            if isinstance(event, yaml.ScalarEvent):
+                value = self._scalar(event, line)
+                self._count(1, line)
+            elif isinstance(event, yaml.AliasEvent):
+                if event.anchor not in self._anchors:
+                    raise YamlProblem(line, f"the alias *{event.anchor} has no anchor")
+                value, size = self._anchors[event.anchor]
+                self._count(size, line)
+            elif isinstance(event, yaml.SequenceStartEvent | yaml.MappingStartEvent):
+                self._check_collection_tag(event, line)
+                if len(stack) >= MAX_DEPTH:
+                    raise YamlProblem(line, f"nested more than {MAX_DEPTH} levels deep")
+                self._count(1, line)
+                mapping = isinstance(event, yaml.MappingStartEvent)
+                stack.append(_Frame(LineDict(line) if mapping else LineList(line), event.anchor))
+                continue
+            elif isinstance(event, yaml.SequenceEndEvent | yaml.MappingEndEvent):
+                frame = stack.pop()
+                if frame.merges is not None:
+                    self._apply_merges(frame)
+                value, size = frame.value, frame.size
+                if frame.anchor is not None:
+                    self._anchors[frame.anchor] = (value, size)
+                line = frame.value.line
+            else:  # pragma: no cover - the parser emits nothing else inside a document
+                raise YamlProblem(line, f"unexpected YAML event {type(event).__name__}")
+            if isinstance(event, yaml.ScalarEvent) and event.anchor is not None:
+                self._anchors[event.anchor] = (value, 1)
+            if not stack:
+                return value
+            self._add(stack[-1], value, size, line, event)
+
+    def _add(self, frame: _Frame, value: Any, size: int, line: int, event: Any) -> None:
+        frame.size += size
+        container = frame.value
+        if isinstance(container, LineList):
+            container.append(value)
+            container.item_lines.append(line)
+            return
+        if frame.key is _NO_KEY:
+            if value is _MERGE_KEY:
+                frame.key = _MERGE_KEY
+            elif not isinstance(value, str) or isinstance(event, yaml.AliasEvent):
+                raise YamlProblem(line, "keys must be plain text: quote the key")
+            elif value in container:
+                raise YamlProblem(
+                    line, f"duplicate key '{value}' (first at line {container.key_lines[value]})"
+                )
+            else:
+                frame.key = value
+            frame.key_line = line
+            return
+        if frame.key is _MERGE_KEY:
+            sources = value if isinstance(value, LineList) else [value]
+            if not all(isinstance(source, LineDict) for source in sources):
+                raise YamlProblem(line, "a merge key '<<' must refer to mappings")
+            frame.merges = (frame.merges or []) + list(sources)
+        else:
+            container[frame.key] = value
+            container.key_lines[frame.key] = frame.key_line
+        frame.key = _NO_KEY
+
+    @staticmethod
+    def _apply_merges(frame: _Frame) -> None:
+        container = frame.value
+        assert isinstance(container, LineDict)
+        for source in frame.merges or []:
+            for key, value in source.items():
+                if key not in container:
+                    container[key] = value
+                    container.key_lines[key] = source.key_lines[key]
+
+    def _count(self, size: int, line: int) -> None:
+        self._nodes += size
         if self._nodes > MAX_NODES:
             raise YamlProblem(
                 line, f"the document expands to more than {MAX_NODES:,} values (aliases?)"
             )
-        if depth > MAX_DEPTH:
-            raise YamlProblem(line, f"nested more than {MAX_DEPTH} levels deep")
-        if isinstance(node, ScalarNode):
-            return self._scalar(node, line)
-        if isinstance(node, SequenceNode):
-            items = LineList(line)
-            for child in node.value:
-                items.append(self.build(child, depth + 1))
-                items.item_lines.append(child.start_mark.line + 1)
-            return items
-        if isinstance(node, MappingNode):
-            return self._mapping(node, depth, line)
-        raise YamlProblem(line, f"unsupported YAML node {node.tag}")  # pragma: no cover
 
-    def _scalar(self, node: ScalarNode, line: int) -> Any:
-        if node.tag not in _SCALAR_TAGS:
-            raise YamlProblem(line, f"the YAML tag {node.tag} is not supported here")
+    def _scalar(self, event: Any, line: int) -> Any:
+        tag = event.tag
+        if tag is None or tag == "!":
+            tag = self._resolver.resolve(ScalarNode, event.value, event.implicit)  # type: ignore[no-untyped-call]
+        if tag == _MERGE and event.implicit[0]:
+            return _MERGE_KEY
+        construct = _SCALARS.get(tag)
+        if construct is None:
+            raise YamlProblem(line, f"the YAML tag {tag} is not supported here")
         try:
-            return self._loader.construct_object(node, deep=True)
-        except (yaml.YAMLError, ValueError):
-            raise YamlProblem(line, f"cannot read {node.value!r} as {node.tag}") from None
+            return construct(event.value)
+        except ValueError:
+            kind = tag.rsplit(":", 1)[-1]
+            raise YamlProblem(line, f"the value is not a valid {kind}") from None
 
-    def _mapping(self, node: MappingNode, depth: int, line: int) -> LineDict:
-        result = LineDict(line)
-        merged: list[tuple[str, Any, int]] = []
-        for key_node, value_node in node.value:
-            key_line = key_node.start_mark.line + 1
-            if key_node.tag == _MERGE:
-                merged.extend(self._merge_sources(value_node, depth))
-                continue
-            key = self.build(key_node, depth + 1)
-            if not isinstance(key, str):
-                raise YamlProblem(key_line, f"keys must be text, not {key!r}: quote the key")
-            if key in result:
-                raise YamlProblem(
-                    key_line, f"duplicate key '{key}' (first at line {result.key_lines[key]})"
-                )
-            result[key] = self.build(value_node, depth + 1)
-            result.key_lines[key] = key_line
-        for key, value, key_line in merged:
-            if key not in result:
-                result[key] = value
-                result.key_lines[key] = key_line
-        return result
-
-    def _merge_sources(self, node: Node, depth: int) -> list[tuple[str, Any, int]]:
-        sources = node.value if isinstance(node, SequenceNode) else [node]
-        entries: list[tuple[str, Any, int]] = []
-        for source in sources:
-            value = self.build(source, depth + 1)
-            if not isinstance(value, LineDict):
-                raise YamlProblem(
-                    source.start_mark.line + 1, "a merge key '<<' must refer to mappings"
-                )
-            entries.extend((k, v, value.key_lines[k]) for k, v in value.items())
-        return entries
+    @staticmethod
+    def _check_collection_tag(event: Any, line: int) -> None:
+        allowed = ("tag:yaml.org,2002:seq", "tag:yaml.org,2002:map", "!", None)
+        if event.tag not in allowed:
+            raise YamlProblem(line, f"the YAML tag {event.tag} is not supported here")

@@ -1,0 +1,35 @@
+# Task runner. The README names the two commands a fresh machine needs: `make demo`, `make test`.
+UV := ./scripts/uv.sh
+RUN := $(UV) run --frozen
+
+.PHONY: setup demo test lint typecheck pytest schema pulumi bench clean
+
+setup:  ## install uv if needed, then the locked dependencies into .venv
+	$(UV) sync --frozen
+
+demo: setup  ## the main job: sandbox + OpenBao + Pulumi, all on loopback
+	$(RUN) python -m acumatica_datasource.demo
+
+test: setup lint typecheck pytest  ## the whole suite: ruff, mypy --strict, pytest
+
+lint:
+	$(RUN) ruff check provider tests bench
+	$(RUN) ruff format --check provider tests bench
+
+typecheck:
+	$(RUN) mypy
+
+pytest:
+	$(RUN) pytest
+
+schema: setup  ## regenerate schema.json from the models
+	$(RUN) acumatica-ds schema > schema.json
+
+pulumi: setup  ## locate or build the Pulumi CLI (one-time build of a few minutes)
+	$(RUN) python -m acumatica_datasource.cli.pulumi_cli
+
+bench: setup
+	$(RUN) python bench/validate.py
+
+clean:
+	rm -rf .venv .tools .pytest_cache .mypy_cache .ruff_cache .hypothesis
