@@ -18,6 +18,7 @@ from collections.abc import Sequence
 _COMMANDS: dict[str, tuple[str, str]] = {
     "validate": ("validate_cmd", "check environment files offline"),
     "schema": ("schema_cmd", "print the JSON Schema of environment files"),
+    "verify": ("verify_cmd", "resolve secrets and verify data sources against their sites"),
     "sandbox": ("sandbox_cmd", "run the local Acumatica sandbox"),
 }
 

@@ -1,0 +1,434 @@
+"""The Acumatica client: discovery, sessions (cookie and bearer), OAuth and entity reads.
+
+One :class:`AcumaticaClient` talks to one site through one connection and cookie jar, and
+holds at most one session at a time. Every session is closed on every path: the context
+managers log out whatever happens inside them, including errors, timeouts and interrupts.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+import httpx
+
+from acumatica_datasource.acumatica import errors, responses
+from acumatica_datasource.acumatica.connection import Connection, idempotent, not_processed
+from acumatica_datasource.acumatica.limits import GATE, SessionGate, SessionLimits
+from acumatica_datasource.acumatica.site import DEFAULT_ENDPOINT, SiteInfo
+from acumatica_datasource.redaction import Redactor
+
+LOGIN_PATH = "/entity/auth/login"
+LOGOUT_PATH = "/entity/auth/logout"
+OPENID_PATH = "/identity/.well-known/openid-configuration"
+TOKEN_PATH = "/identity/connect/token"
+AUTHORIZE_PATH = "/identity/connect/authorize"
+
+
+class DiscoveryCache:
+    """``GET /entity`` answers per site for the run (one request per site, even in parallel)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._site_locks: dict[str, threading.Lock] = {}
+        self._known: dict[str, SiteInfo] = {}
+
+    def get(self, site: str, fetch: Any) -> SiteInfo:
+        key = site.lower()
+        with self._lock:
+            site_lock = self._site_locks.setdefault(key, threading.Lock())
+        with site_lock:
+            if key not in self._known:
+                self._known[key] = fetch()
+            return self._known[key]
+
+    def clear(self) -> None:
+        """Forget every site (a new run)."""
+        with self._lock:
+            self._known.clear()
+
+
+DISCOVERY = DiscoveryCache()
+
+
+@dataclass(frozen=True)
+class TokenSet:
+    """An OAuth token answer; the tokens never appear in ``repr``."""
+
+    access_token: str = field(repr=False)
+    refresh_token: str | None = field(repr=False, default=None)
+    expires_in: int | None = None
+    scope: str | None = None
+
+
+@dataclass
+class Session:
+    """An open API session (cookie or bearer) that reads entities."""
+
+    client: AcumaticaClient
+    kind: str
+    user: str
+    tenant: str
+    headers: dict[str, str] = field(default_factory=dict, repr=False)
+    logout_error: errors.LogoutFailed | None = None
+
+    def read(
+        self,
+        entity: str,
+        *,
+        version: str,
+        endpoint: str = DEFAULT_ENDPOINT,
+        top: int,
+        skip: int = 0,
+        select: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """One page of an entity: ``GET /entity/{endpoint}/{version}/{entity}``."""
+        params: dict[str, str | int] = {"$top": top, "$skip": skip}
+        if select:
+            params["$select"] = select
+        path = f"/entity/{endpoint}/{version}/{entity}"
+        action = f"read {entity} ({endpoint} {version}, $top={top}, $skip={skip})"
+        response = self.client.connection.request(
+            "GET", path, action=action, retry=idempotent, params=params, headers=self.headers
+        )
+        try:
+            records = response.json()
+        except ValueError:
+            raise errors.ProtocolError(
+                f"the answer to {action} is not JSON: is url an Acumatica site?",
+                site=self.client.site,
+            ) from None
+        if not isinstance(records, list):
+            raise errors.ProtocolError(
+                f"the answer to {action} is not a list of records", site=self.client.site
+            )
+        return records
+
+
+class AcumaticaClient:
+    """A client for one Acumatica site."""
+
+    def __init__(
+        self,
+        site: str,
+        *,
+        timeout: float = 60,
+        ca_bundle: str | None = None,
+        redactor: Redactor | None = None,
+        limits: SessionLimits | None = None,
+        gate: SessionGate = GATE,
+        discovery: DiscoveryCache | None = DISCOVERY,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.connection = Connection(
+            site, timeout=timeout, ca_bundle=ca_bundle, redactor=redactor, transport=transport
+        )
+        self.site = self.connection.site
+        self.limits = limits or SessionLimits()
+        self._gate = gate
+        self._discovery = discovery
+
+    def __enter__(self) -> AcumaticaClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connection (open sessions are closed by their context managers)."""
+        self.connection.close()
+
+    @property
+    def requests(self) -> int:
+        """HTTP requests sent so far (every attempt counts)."""
+        return self.connection.requests
+
+    # --- discovery ----------------------------------------------------------------------
+
+    def discover(self) -> SiteInfo:
+        """The site's build and endpoints (cached per site for the run)."""
+        if self._discovery is None:
+            return self._fetch_site_info()
+        return self._discovery.get(self.site, self._fetch_site_info)
+
+    def _fetch_site_info(self) -> SiteInfo:
+        action = "discover endpoints (GET /entity)"
+        response = self.connection.request("GET", "/entity", action=action, retry=idempotent)
+        try:
+            return SiteInfo.from_json(response.json())
+        except ValueError:
+            raise errors.ProtocolError(
+                "GET /entity did not answer Acumatica's endpoint list: check that url is the "
+                "site's base URL (e.g. https://acme.acumatica.com or .../AcumaticaERP)",
+                site=self.site,
+            ) from None
+
+    # --- cookie sessions ----------------------------------------------------------------
+
+    @contextmanager
+    def session(
+        self,
+        *,
+        username: str,
+        password: str,
+        tenant: str,
+        branch: str | None = None,
+        locale: str | None = None,
+    ) -> Iterator[Session]:
+        """Log in, yield the session, and log out on every path."""
+        self.connection.redact.add(password)
+        body = {"name": username, "password": password, "tenant": tenant}
+        if branch:
+            body["branch"] = branch
+        if locale:
+            body["locale"] = locale
+        with self._gate.hold(self.site, tenant, self.limits):
+            self.connection.request(
+                "POST",
+                LOGIN_PATH,
+                action=f"log in as {username}",
+                retry=not_processed,
+                json=body,
+                check=lambda r: (
+                    None
+                    if r.status_code < 300
+                    else responses.login_error(
+                        r,
+                        site=self.site,
+                        user=username,
+                        tenant=tenant,
+                        redact=self.connection.redact,
+                    )
+                ),
+            )
+            session = Session(self, "cookie", username, tenant)
+            with self._logging_out(session, headers={}):
+                yield session
+
+    # --- bearer sessions ----------------------------------------------------------------
+
+    @contextmanager
+    def bearer_session(self, token: TokenSet, *, user: str, tenant: str) -> Iterator[Session]:
+        """Use an access token for API calls and end its server session on exit."""
+        self.connection.redact.add(token.access_token)
+        headers = {"Authorization": f"Bearer {token.access_token}"}
+        with self._gate.hold(self.site, tenant, self.limits):
+            session = Session(self, "bearer", user, tenant, headers=headers)
+            with self._logging_out(session, headers=headers):
+                yield session
+
+    @contextmanager
+    def _logging_out(self, session: Session, *, headers: dict[str, str]) -> Iterator[None]:
+        try:
+            yield
+        except BaseException as exc:
+            session.logout_error = self._logout(session, headers)
+            if session.logout_error is not None:
+                exc.add_note(str(session.logout_error))
+            raise
+        session.logout_error = self._logout(session, headers)
+        if session.logout_error is not None:
+            raise session.logout_error
+
+    def _logout(self, session: Session, headers: dict[str, str]) -> errors.LogoutFailed | None:
+        try:
+            self.connection.request(
+                "POST",
+                LOGOUT_PATH,
+                action=f"log out {session.user}",
+                retry=idempotent,
+                content=b"",
+                headers=headers,
+            )
+        except errors.AcumaticaError as exc:
+            return errors.LogoutFailed(
+                f"the session of user '{session.user}' (company {session.tenant}) could not be "
+                f"closed ({exc}); it holds an API license slot until it expires (about 10 "
+                "minutes idle)",
+                site=self.site,
+                status=exc.status,
+            )
+        finally:
+            self.connection.cookies.clear()
+        return None
+
+    # --- OAuth ----------------------------------------------------------------------------
+
+    def openid_configuration(self) -> dict[str, Any]:
+        """The OpenID Connect discovery document under ``/identity``."""
+        action = "read the OpenID configuration"
+        response = self.connection.request("GET", OPENID_PATH, action=action, retry=idempotent)
+        try:
+            document = response.json()
+        except ValueError:
+            document = None
+        if not isinstance(document, dict) or "token_endpoint" not in document:
+            raise errors.ProtocolError(
+                f"{OPENID_PATH} is not an OpenID configuration: is OAuth enabled on the site?",
+                site=self.site,
+            )
+        return document
+
+    def token(self, form: dict[str, str], *, client_id: str, action: str) -> TokenSet:
+        """POST to the token endpoint; raise :class:`errors.OAuthError` on an RFC 6749 error."""
+        for key in ("client_secret", "password", "refresh_token", "code"):
+            if form.get(key):
+                self.connection.redact.add(form[key])
+        response = self.connection.request(
+            "POST",
+            TOKEN_PATH,
+            action=action,
+            retry=not_processed,
+            data=form,
+            check=lambda r: self._token_error(r, client_id=client_id, action=action),
+        )
+        data = response.json()
+        access = data.get("access_token") if isinstance(data, dict) else None
+        if not isinstance(access, str) or not access:
+            raise errors.ProtocolError(
+                f"the token endpoint answered without an access token to {action}",
+                site=self.site,
+            )
+        self.connection.redact.add(access)
+        refresh = data.get("refresh_token")
+        if isinstance(refresh, str):
+            self.connection.redact.add(refresh)
+        expires = data.get("expires_in")
+        return TokenSet(
+            access_token=access,
+            refresh_token=refresh if isinstance(refresh, str) else None,
+            expires_in=int(expires) if isinstance(expires, int | float) else None,
+            scope=data.get("scope") if isinstance(data.get("scope"), str) else None,
+        )
+
+    def _token_error(
+        self, response: httpx.Response, *, client_id: str, action: str
+    ) -> errors.AcumaticaError | None:
+        if response.status_code < 400:
+            try:
+                response.json()
+            except ValueError:
+                return errors.ProtocolError(
+                    f"the token endpoint's answer to {action} is not JSON", site=self.site
+                )
+            return None
+        body = responses.error_body(response)
+        code = body.get("error")
+        if response.status_code in (400, 401) and isinstance(code, str):
+            description = body.get("error_description")
+            detail = self.connection.redact(str(description)) if description else code
+            return errors.OAuthError(
+                f"the token endpoint refused to {action} for client {client_id}: {code} ({detail})",
+                site=self.site,
+                error=code,
+                status=response.status_code,
+            )
+        return responses.request_error(
+            response, site=self.site, action=action, redact=self.connection.redact
+        )
+
+    def password_token(
+        self, *, client_id: str, client_secret: str, username: str, password: str, scope: str
+    ) -> TokenSet:
+        """Resource Owner Password grant."""
+        form = {
+            "grant_type": "password",
+            "client_id": client_id,
+            "client_secret": client_secret,
+            "username": username,
+            "password": password,
+            "scope": scope,
+        }
+        return self.token(form, client_id=client_id, action=f"get a token for {username}")
+
+    def refresh(self, *, client_id: str, client_secret: str, refresh_token: str) -> TokenSet:
+        """Refresh-token grant; Acumatica answers a new refresh token (the old one dies)."""
+        form = {
+            "grant_type": "refresh_token",
+            "client_id": client_id,
+            "client_secret": client_secret,
+            "refresh_token": refresh_token,
+        }
+        return self.token(form, client_id=client_id, action="refresh the token")
+
+    def test_client_secret(self, *, client_id: str, client_secret: str, redirect_uri: str) -> str:
+        """Send a bogus authorization code; return the OAuth error code the server answers.
+
+        The server authenticates the client before it looks at the code: ``invalid_grant``
+        means the id and secret are right, ``invalid_client`` that they are wrong, and
+        ``unauthorized_client`` that the application's flow is not Authorization Code.
+        """
+        form = {
+            "grant_type": "authorization_code",
+            "code": "acumatica-ds-probe-" + secrets.token_urlsafe(16),
+            "redirect_uri": redirect_uri,
+            "client_id": client_id,
+            "client_secret": client_secret,
+        }
+        try:
+            self.token(form, client_id=client_id, action="test the client secret")
+        except errors.OAuthError as exc:
+            return exc.error
+        return "accepted"
+
+    def probe_authorize(self, *, client_id: str, redirect_uri: str, scope: str) -> AuthorizeProbe:
+        """Ask the authorize endpoint whether ``redirect_uri`` is registered (no user needed)."""
+        query = urlencode(
+            {
+                "client_id": client_id,
+                "response_type": "code",
+                "redirect_uri": redirect_uri,
+                "scope": scope,
+                "state": secrets.token_urlsafe(8),
+            }
+        )
+        response = self.connection.request(
+            "GET",
+            f"{AUTHORIZE_PATH}?{query}",
+            action="check the callback URL on the authorize endpoint",
+            retry=idempotent,
+            check=lambda r: (
+                None
+                if r.status_code < 500
+                else responses.request_error(
+                    r,
+                    site=self.site,
+                    action="open the authorize page",
+                    redact=self.connection.redact,
+                )
+            ),
+        )
+        return AuthorizeProbe.from_response(response, site=self.site, redirect_uri=redirect_uri)
+
+
+@dataclass(frozen=True)
+class AuthorizeProbe:
+    """What the authorize endpoint said about a redirect URI."""
+
+    registered: bool | None
+    status: int
+    detail: str
+
+    @classmethod
+    def from_response(
+        cls, response: httpx.Response, *, site: str, redirect_uri: str
+    ) -> AuthorizeProbe:
+        status = response.status_code
+        if 200 <= status < 300:
+            return cls(True, status, "the authorize endpoint shows its login page")
+        if 300 <= status < 400:
+            location = response.headers.get("Location", "")
+            if location.startswith(redirect_uri):
+                return cls(True, status, "the authorize endpoint redirects to the callback URL")
+            target = urlsplit(location)
+            if not target.netloc or target.netloc == urlsplit(site).netloc:
+                return cls(True, status, "the authorize endpoint redirects to its login page")
+            return cls(None, status, f"the authorize endpoint redirects elsewhere ({location})")
+        if status == 400:
+            return cls(False, status, "the authorize endpoint refuses the callback URL")
+        return cls(None, status, f"the authorize endpoint answered HTTP {status}")

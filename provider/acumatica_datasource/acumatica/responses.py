@@ -1,0 +1,185 @@
+"""Classify Acumatica's error answers into the typed errors of :mod:`.errors`."""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+from acumatica_datasource.acumatica import errors
+
+LOGIN_LIMIT_TEXT = "api login limit"
+MAX_DETAIL = 300
+
+
+def retry_after_seconds(response: httpx.Response) -> float | None:
+    """``Retry-After`` in seconds (delta-seconds or an HTTP date), when present."""
+    value = response.headers.get("Retry-After")
+    if value is None:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def error_body(response: httpx.Response) -> dict[str, Any]:
+    """The ASP.NET error body ``{message, exceptionMessage, exceptionType}`` if any."""
+    try:
+        data = json.loads(response.content)
+    except (ValueError, UnicodeDecodeError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def describe(response: httpx.Response, redact: Callable[[str], str]) -> tuple[str, str | None]:
+    """A short, redacted text of what the server said, and its exception type."""
+    body = error_body(response)
+    parts = [
+        str(body[key]).strip()
+        for key in ("message", "exceptionMessage")
+        if isinstance(body.get(key), str) and str(body[key]).strip()
+    ]
+    if not parts and not body:
+        text = response.text.strip() if _is_text(response) else ""
+        parts = [" ".join(text.split())] if text else []
+    detail = " - ".join(dict.fromkeys(parts)) or f"HTTP {response.status_code}"
+    detail = redact(detail)
+    if len(detail) > MAX_DETAIL:
+        detail = detail[: MAX_DETAIL - 3] + "..."
+    kind = body.get("exceptionType")
+    return detail, kind if isinstance(kind, str) else None
+
+
+def _is_text(response: httpx.Response) -> bool:
+    kind = response.headers.get("Content-Type", "")
+    return kind.startswith(("text/plain", "application/json")) or not kind
+
+
+def is_login_limit(response: httpx.Response) -> bool:
+    """429, or the "API Login Limit" text at any status."""
+    if response.status_code == 429 and "login" in response.text.lower():
+        return True
+    return LOGIN_LIMIT_TEXT in response.text.lower()
+
+
+def login_error(
+    response: httpx.Response, *, site: str, user: str, tenant: str, redact: Callable[[str], str]
+) -> errors.AcumaticaError:
+    """The error for a failed ``POST /entity/auth/login``."""
+    status = response.status_code
+    detail, kind = describe(response, redact)
+    lowered = f"{detail} {kind or ''}".lower()
+    who = f"user '{user}' of company {tenant}"
+    if is_login_limit(response) or status == 429:
+        return errors.LoginLimitReached(
+            f"API login limit reached: every concurrent API session of the license is in "
+            f"use ({detail}); log out idle sessions or lower the parallelism",
+            site=site,
+            status=status,
+        )
+    if "undefinedcompany" in lowered or ("company" in lowered and "not found" in lowered):
+        return errors.TenantUnknown(
+            f"the site has no company (tenant) '{tenant}' ({detail}): check company",
+            site=site,
+            status=status,
+            exception_type=kind,
+        )
+    if "invalid credentials" in lowered or "username or password" in lowered:
+        return errors.CredentialsRejected(
+            f"Acumatica rejected the password of {who} ({detail}): check "
+            "authentication.username and the password secret",
+            site=site,
+            status=status,
+            exception_type=kind,
+        )
+    if "change your password" in lowered or "password has expired" in lowered:
+        return errors.PasswordChangeRequired(
+            f"{who} must change the password before logging in ({detail}): log in once in the "
+            "browser, set a new password, and store it in the secret",
+            site=site,
+            status=status,
+            exception_type=kind,
+        )
+    if "locked" in lowered or "disabled" in lowered:
+        return errors.UserLocked(
+            f"{who} is locked out or disabled ({detail}): ask an Acumatica administrator to "
+            "unlock it (Users form)",
+            site=site,
+            status=status,
+            exception_type=kind,
+        )
+    return request_error(response, site=site, action="log in", redact=redact)
+
+
+def request_error(
+    response: httpx.Response, *, site: str, action: str, redact: Callable[[str], str]
+) -> errors.AcumaticaError:
+    """The error for any other failed request; ``action`` says what was attempted."""
+    status = response.status_code
+    detail, kind = describe(response, redact)
+    if status in (502, 503, 504):
+        return errors.ServerUnavailable(
+            f"the site is temporarily unavailable (HTTP {status}) while trying to {action}",
+            site=site,
+            status=status,
+            retry_after=retry_after_seconds(response),
+        )
+    if status == 429:
+        if is_login_limit(response):
+            return errors.LoginLimitReached(
+                f"API login limit reached while trying to {action} ({detail})",
+                site=site,
+                status=status,
+            )
+        return errors.RateLimited(
+            f"the site's request queue is full (HTTP 429) while trying to {action}",
+            site=site,
+            retry_after=retry_after_seconds(response),
+        )
+    if status == 401:
+        return errors.SessionExpired(
+            f"not authenticated (HTTP 401) while trying to {action}: the session or token "
+            "expired or was revoked",
+            site=site,
+            status=status,
+        )
+    if status == 403:
+        return errors.Forbidden(
+            f"access denied (HTTP 403) while trying to {action}: the user lacks rights to the "
+            "form behind it; grant them in Acumatica (User Roles)",
+            site=site,
+            status=status,
+        )
+    if status == 404:
+        return errors.NotFound(
+            f"not found (HTTP 404) while trying to {action}", site=site, status=status
+        )
+    if kind is not None and "setupnotentered" in kind.lower().replace(".", ""):
+        return errors.TenantSetupIncomplete(
+            f"authenticated, but the company's setup is not finished ({detail})",
+            site=site,
+            status=status,
+            exception_type=kind,
+        )
+    if is_login_limit(response):
+        return errors.LoginLimitReached(
+            f"API login limit reached while trying to {action} ({detail})",
+            site=site,
+            status=status,
+        )
+    type_text = f" [{kind}]" if kind else ""
+    return errors.UnexpectedServerError(
+        f"the server failed to {action}: HTTP {status}{type_text}: {detail}",
+        site=site,
+        status=status,
+        exception_type=kind,
+    )

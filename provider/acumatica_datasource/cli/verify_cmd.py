@@ -1,0 +1,139 @@
+"""``acumatica-ds verify FILE``: resolve secrets and verify data sources against their sites.
+
+Exit 0 when every selected data source is ``ok`` or ``warning`` (or not verified because its
+mode is ``off``), 1 otherwise (including an invalid file), 2 on usage errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import threading
+
+from acumatica_datasource.cli import output
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Declare the arguments of ``verify``."""
+    parser.add_argument("file", metavar="FILE", help="an environment file (YAML)")
+    parser.add_argument(
+        "--data-source",
+        action="append",
+        default=[],
+        metavar="DESCRIPTION",
+        help="verify only this data source (its description or id); repeatable",
+    )
+    parser.add_argument(
+        "--sessions-per-site",
+        type=int,
+        metavar="N",
+        help="concurrent Acumatica sessions per site (default 1, or "
+        "$ACUMATICA_DS_SESSIONS_PER_SITE); at most the license's API users",
+    )
+    parser.add_argument(
+        "--ca-bundle",
+        metavar="FILE",
+        help="CA certificates to trust for the Acumatica sites ($ACUMATICA_DS_CA_BUNDLE)",
+    )
+    output.add_format_option(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Verify the selected data sources in parallel and report."""
+    from acumatica_datasource.secrets import SecretResolver
+    from acumatica_datasource.spec import load_environment
+    from acumatica_datasource.spec.document import SpecError
+    from acumatica_datasource.verify import VerifyOptions, verify_all
+
+    if args.sessions_per_site is not None and args.sessions_per_site < 1:
+        output.error("--sessions-per-site must be at least 1")
+        return 2
+    try:
+        environment = load_environment(args.file)
+    except SpecError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        unreadable = any(p.message.startswith("cannot read the file") for p in exc.problems)
+        return 2 if unreadable else 1
+    sources = environment.data_sources
+    if args.data_source:
+        wanted = {name.strip().casefold() for name in args.data_source}
+        sources = [s for s in sources if {s.description.casefold(), s.data_source_id} & wanted]
+        found = {s.description.casefold() for s in sources} | {s.data_source_id for s in sources}
+        missing = sorted(wanted - found)
+        if missing:
+            known = ", ".join(s.description for s in environment.data_sources) or "none"
+            output.error(f"{args.file}: no data source {', '.join(missing)}; known: {known}")
+            return 2
+    try:
+        options = VerifyOptions.from_environment(
+            os.environ, sessions_per_site=args.sessions_per_site, ca_bundle=args.ca_bundle
+        )
+    except ValueError as exc:
+        output.error(str(exc))
+        return 2
+    output.note(f"verifying {len(sources)} data source{'s' * (len(sources) != 1)} of {args.file}")
+    done = [0]
+    lock = threading.Lock()
+
+    def progress(report: object) -> None:
+        with lock:
+            done[0] += 1
+            output.note(f"[{done[0]}/{len(sources)}] {report_line(report)}")
+
+    with SecretResolver(environment.vault) as resolver:
+        reports = verify_all(
+            [(source, environment.callback_url(source)) for source in sources],
+            secrets=resolver,
+            options=options,
+            on_report=progress,
+        )
+    if args.format == "json":
+        print(json.dumps({"data_sources": [r.as_dict() for r in reports]}, ensure_ascii=False))
+    else:
+        for report in reports:
+            print(format_report(report))
+        failed = sum(1 for r in reports if not r.passed)
+        output.note(
+            f"{len(reports) - failed} of {len(reports)} data source"
+            f"{'s' * (len(reports) != 1)} passed"
+        )
+    return 0 if all(r.passed for r in reports) else 1
+
+
+MARKS = {"ok": "ok  ", "warning": "WARN", "failed": "FAIL", "skipped": "skip"}
+
+
+def report_line(report: object) -> str:
+    """``description: status (1.2 s)``."""
+    from acumatica_datasource.verify import Report
+
+    assert isinstance(report, Report)
+    return f"{report.description}: {report.summary()} ({report.duration_ms / 1000:.1f} s)"
+
+
+def format_report(report: object) -> str:
+    """A readable, multi-line report of one data source."""
+    from acumatica_datasource.verify import Report
+
+    assert isinstance(report, Report)
+    server = report.server
+    lines = [f"{report.description} [{report.data_source_id}]: {report.status.upper()}"]
+    for check in report.checks:
+        lines.append(
+            f"  {MARKS[check.status]} {check.name:<22} {check.detail} ({check.duration_ms} ms)"
+        )
+    if server.build_version or server.version:
+        lines.append(
+            f"  site: Acumatica {server.build_version or '?'}, endpoint "
+            f"{server.endpoint or '?'} {server.version or '?'}"
+        )
+    if report.callback_url:
+        registered = {True: "registered", False: "NOT registered", None: "not checked"}
+        lines.append(
+            f"  callback URL: {report.callback_url} ({registered[report.callback_registered]})"
+        )
+    lines.append(f"  records read: {report.records_read}, HTTP requests: {report.requests}")
+    return "\n".join(lines)

@@ -1,0 +1,16 @@
+"""Connectivity verification of data sources: checks, reports, parallel runs."""
+
+from acumatica_datasource.verify.report import Check, Report, ServerFacts
+from acumatica_datasource.verify.runner import verify_all, verify_data_source
+from acumatica_datasource.verify.verifier import SecretSource, Verification, VerifyOptions
+
+__all__ = [
+    "Check",
+    "Report",
+    "SecretSource",
+    "ServerFacts",
+    "Verification",
+    "VerifyOptions",
+    "verify_all",
+    "verify_data_source",
+]

@@ -1,0 +1,142 @@
+"""The verification report: which checks ran, their outcome, timings and server facts."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+Status = Literal["ok", "warning", "failed", "skipped"]
+OverallStatus = Literal["ok", "warning", "failed", "skipped"]
+
+
+@dataclass
+class Check:
+    """One step of a verification."""
+
+    name: str
+    status: Status
+    detail: str
+    duration_ms: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON form."""
+        return {
+            "name": self.name,
+            "status": self.status,
+            "detail": self.detail,
+            "duration_ms": self.duration_ms,
+        }
+
+
+@dataclass
+class ServerFacts:
+    """What the site said about itself, and the endpoint the probe used."""
+
+    build_version: str | None = None
+    endpoint: str | None = None
+    version: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON form."""
+        return {
+            "build_version": self.build_version,
+            "endpoint": self.endpoint,
+            "version": self.version,
+        }
+
+
+@dataclass
+class Report:
+    """The outcome of verifying one data source."""
+
+    description: str
+    data_source_id: str
+    mode: str
+    callback_url: str | None = None
+    checks: list[Check] = field(default_factory=list)
+    server: ServerFacts = field(default_factory=ServerFacts)
+    records_read: int = 0
+    requests: int = 0
+    callback_registered: bool | None = None
+    secret_versions: dict[str, int | None] = field(default_factory=dict)
+    checked_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+    duration_ms: int = 0
+
+    @property
+    def status(self) -> OverallStatus:
+        """``failed`` if any check failed, else ``warning`` if any warned, else ``ok``;
+        ``skipped`` when nothing ran (verification ``mode: off``)."""
+        statuses = {check.status for check in self.checks}
+        if "failed" in statuses:
+            return "failed"
+        if "warning" in statuses:
+            return "warning"
+        if not statuses - {"skipped"}:
+            return "skipped"
+        return "ok"
+
+    @property
+    def passed(self) -> bool:
+        """True unless a check failed."""
+        return self.status != "failed"
+
+    @property
+    def failures(self) -> list[Check]:
+        """The checks that failed."""
+        return [check for check in self.checks if check.status == "failed"]
+
+    def summary(self) -> str:
+        """One line: the status and, when it is not ok, the first problem."""
+        problem = next(
+            (c for c in self.checks if c.status == "failed"),
+            next((c for c in self.checks if c.status == "warning"), None),
+        )
+        if problem is None:
+            return self.status
+        return f"{self.status}: {problem.name}: {problem.detail}"
+
+    def add(self, name: str, status: Status, detail: str, duration_ms: int = 0) -> Check:
+        """Append a check."""
+        check = Check(name, status, detail, duration_ms)
+        self.checks.append(check)
+        return check
+
+    @contextmanager
+    def timed(self, name: str) -> Iterator[Check]:
+        """A check whose duration is measured around the ``with`` block.
+
+        It starts as ``ok``; the block sets status and detail. An exception propagates,
+        leaving the check ``failed`` unless the block already set it.
+        """
+        check = self.add(name, "ok", "")
+        started = time.perf_counter()
+        try:
+            yield check
+        except BaseException:
+            if check.status == "ok":
+                check.status = "failed"
+            raise
+        finally:
+            check.duration_ms = round((time.perf_counter() - started) * 1000)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON form of ``acumatica-ds verify --format json``."""
+        return {
+            "description": self.description,
+            "data_source_id": self.data_source_id,
+            "status": self.status,
+            "mode": self.mode,
+            "callback_url": self.callback_url,
+            "callback_registered": self.callback_registered,
+            "checks": [check.as_dict() for check in self.checks],
+            "server": self.server.as_dict(),
+            "records_read": self.records_read,
+            "requests": self.requests,
+            "secret_versions": dict(self.secret_versions),
+            "checked_at": self.checked_at,
+            "duration_ms": self.duration_ms,
+        }

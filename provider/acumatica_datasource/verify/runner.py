@@ -1,0 +1,54 @@
+"""Verify many data sources in parallel, within the per-site session limits."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+from acumatica_datasource.spec import DataSource
+from acumatica_datasource.verify.report import Report
+from acumatica_datasource.verify.verifier import SecretSource, Verification, VerifyOptions
+
+MAX_WORKERS = 8
+
+
+def verify_data_source(
+    source: DataSource,
+    *,
+    callback_url: str | None,
+    secrets: SecretSource,
+    options: VerifyOptions | None = None,
+) -> Report:
+    """Verify one data source and return its report (failed checks do not raise)."""
+    verification = Verification(
+        source, callback_url=callback_url, secrets=secrets, options=options or VerifyOptions()
+    )
+    return verification.run()
+
+
+def verify_all(
+    targets: Sequence[tuple[DataSource, str | None]],
+    *,
+    secrets: SecretSource,
+    options: VerifyOptions | None = None,
+    on_report: Callable[[Report], None] | None = None,
+    max_workers: int = MAX_WORKERS,
+) -> list[Report]:
+    """Verify ``(data source, callback URL)`` pairs in parallel; reports in input order.
+
+    Sessions queue on the per-site limits of ``options`` instead of exceeding the license.
+    """
+    options = options or VerifyOptions()
+
+    def one(target: tuple[DataSource, str | None]) -> Report:
+        report = verify_data_source(
+            target[0], callback_url=target[1], secrets=secrets, options=options
+        )
+        if on_report is not None:
+            on_report(report)
+        return report
+
+    if len(targets) <= 1:
+        return [one(target) for target in targets]
+    with ThreadPoolExecutor(max_workers=min(max_workers, len(targets))) as pool:
+        return list(pool.map(one, targets))
