@@ -1,0 +1,46 @@
+"""``python -m acumatica_datasource.sandbox [--host H] [--port P] [--config FILE.json]``.
+
+A standard-library-only runner (JSON config files); ``acumatica-ds sandbox`` also reads YAML.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from acumatica_datasource.sandbox.app import RequestEvent
+from acumatica_datasource.sandbox.config import SandboxConfig, SandboxConfigError
+from acumatica_datasource.sandbox.defaults import default_config
+from acumatica_datasource.sandbox.server import serve
+
+
+def main() -> int:
+    """Run the sandbox until SIGINT/SIGTERM; return the exit code."""
+    parser = argparse.ArgumentParser(prog="python -m acumatica_datasource.sandbox")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--config", metavar="FILE", help="a JSON config file")
+    args = parser.parse_args()
+    config = default_config()
+    if args.config:
+        try:
+            with open(args.config, encoding="utf-8") as handle:  # noqa: PTH123
+                data = json.load(handle)
+            if not isinstance(data, dict):
+                raise SandboxConfigError([])
+            config = SandboxConfig.from_mapping(data)
+        except (OSError, ValueError) as exc:
+            print(f"{args.config}: {exc}", file=sys.stderr)
+            return 2
+
+    def log(event: RequestEvent) -> None:
+        status = "-" if event.status is None else str(event.status)
+        print(f"{event.method} {event.path} {status} {event.duration_ms:.1f}ms", file=sys.stderr)
+
+    serve(config, args.host, args.port, on_ready=lambda url: print(url, flush=True), on_request=log)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
