@@ -12,5 +12,9 @@ class SpecModel(BaseModel):
     """Strict (``"10"`` is not an integer, ``yes`` is not a boolean), closed to unknown keys."""
 
     model_config = ConfigDict(
-        strict=True, extra="forbid", validate_default=False, use_attribute_docstrings=True
+        strict=True,
+        extra="forbid",
+        validate_default=False,
+        use_attribute_docstrings=True,
+        hide_input_in_errors=True,  # a value in the wrong place may be a secret
     )

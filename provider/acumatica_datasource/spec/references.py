@@ -9,7 +9,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Discriminator, Field, Tag, model_validator
+from pydantic import (
+    BeforeValidator,
+    Discriminator,
+    Field,
+    SecretStr,
+    Tag,
+    ValidationInfo,
+    model_validator,
+)
+from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticCustomError
 
 from acumatica_datasource.spec.base import SpecModel
@@ -71,32 +80,61 @@ class EnvSecretRef(SpecModel):
         return f"env:{self.env}"
 
 
+class InlineSecretRef(SpecModel):
+    """A secret given as a value: a Pulumi secret in a program. Never accepted in files.
+
+    Accepted only when validating with the context ``{"inline_secrets": True}``; the value
+    is a ``SecretStr``, so dumps and reprs mask it.
+    """
+
+    inline: SecretStr
+
+    def describe(self) -> str:
+        """What messages call it: ``pulumi-secret``."""
+        return "pulumi-secret"
+
+
+INLINE_CONTEXT = {"inline_secrets": True}
+"""Validation context that lets a secret field hold a value (Pulumi programs only)."""
+
+
 def _reference_kind(value: Any) -> str | None:
     if isinstance(value, dict):
-        if "vault" in value:
-            return "vault"
-        if "env" in value:
-            return "env"
+        for kind in ("vault", "env", "inline"):
+            if kind in value:
+                return kind
         return None
     if isinstance(value, VaultSecretRef):
         return "vault"
     if isinstance(value, EnvSecretRef):
         return "env"
+    if isinstance(value, InlineSecretRef):
+        return "inline"
     return None
 
 
-def _refuse_literal(value: Any) -> Any:
+def _refuse_literal(value: Any, info: ValidationInfo) -> Any:
+    inline_allowed = bool(info.context and info.context.get("inline_secrets"))
     if isinstance(value, str):
+        if inline_allowed:
+            return {"inline": value}
         raise PydanticCustomError(
             "secret_literal", "a secret must not be written in the file: " + REFERENCE_HINT
         )
-    if isinstance(value, dict) and "vault" in value and "env" in value:
-        raise PydanticCustomError("secret_ambiguous", "give either vault or env, not both")
+    if isinstance(value, dict):
+        if "vault" in value and "env" in value:
+            raise PydanticCustomError("secret_ambiguous", "give either vault or env, not both")
+        if "inline" in value and not inline_allowed:
+            raise PydanticCustomError(
+                "secret_reference", "expected a secret reference: " + REFERENCE_HINT
+            )
     return value
 
 
 SecretRef = Annotated[
-    Annotated[VaultSecretRef, Tag("vault")] | Annotated[EnvSecretRef, Tag("env")],
+    Annotated[VaultSecretRef, Tag("vault")]
+    | Annotated[EnvSecretRef, Tag("env")]
+    | Annotated[InlineSecretRef, Tag("inline"), SkipJsonSchema()],
     Discriminator(
         _reference_kind,
         custom_error_type="secret_reference",
@@ -106,7 +144,5 @@ SecretRef = Annotated[
 ]
 """A secret reference field: Vault or an environment variable."""
 
-SecretReference = VaultSecretRef | EnvSecretRef
+SecretReference = VaultSecretRef | EnvSecretRef | InlineSecretRef
 """The validated value of a :data:`SecretRef` field."""
-
-UNION_TAGS = frozenset({"vault", "env"})

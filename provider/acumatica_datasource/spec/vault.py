@@ -15,7 +15,7 @@ from pydantic_core import PydanticCustomError
 from acumatica_datasource.spec.base import SpecModel
 from acumatica_datasource.spec.references import ENV_NAME_PATTERN
 
-KUBERNETES_TOKEN_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/token"  # noqa: S105
+KUBERNETES_TOKEN_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/token"
 
 NonEmpty = Annotated[str, Field(min_length=1, pattern=r"^\S+$")]
 
