@@ -49,7 +49,12 @@ from acumatica_datasource.secrets.kv import (
 )
 from acumatica_datasource.secrets.singleflight import SingleFlight
 from acumatica_datasource.secrets.values import ResolvedSecret, SecretMetadata, SecretValue
-from acumatica_datasource.spec.references import EnvSecretRef, SecretReference, VaultSecretRef
+from acumatica_datasource.spec.references import (
+    EnvSecretRef,
+    InlineSecretRef,
+    SecretReference,
+    VaultSecretRef,
+)
 from acumatica_datasource.spec.vault import VaultSettings
 
 logger = logging.getLogger("acumatica_datasource.secrets")
@@ -134,6 +139,11 @@ class SecretResolver:
         """The secret's value and metadata; raises :class:`SecretError` naming ``ref``."""
         if isinstance(ref, EnvSecretRef):
             return self._resolve_env(ref)
+        if isinstance(ref, InlineSecretRef):
+            return ResolvedSecret(
+                value=SecretValue(ref.inline.get_secret_value()),
+                metadata=SecretMetadata(kind="inline", reference=ref.describe()),
+            )
         if not isinstance(ref, VaultSecretRef):
             raise TypeError(f"not a secret reference: {type(ref).__name__}")
         desc = ref.describe()
@@ -177,6 +187,8 @@ class SecretResolver:
         """
         if isinstance(ref, EnvSecretRef):
             return SecretMetadata(kind="env", reference=ref.describe(), variable=ref.env)
+        if isinstance(ref, InlineSecretRef):
+            return SecretMetadata(kind="inline", reference=ref.describe())
         desc = ref.describe()
         vault = self._open(desc)
         loc = ref.vault

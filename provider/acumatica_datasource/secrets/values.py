@@ -67,7 +67,8 @@ class SecretValue:
 class SecretMetadata:
     """What is known about a secret besides its value; safe to log, store and diff."""
 
-    kind: Literal["vault", "env"]
+    kind: Literal["vault", "env", "inline"]
+    """``inline``: a value given directly (a Pulumi secret in a program)."""
     reference: str
     """The reference's ``describe()`` string, e.g. ``vault:secret/acumatica/dev#password``."""
     mount: str | None = None

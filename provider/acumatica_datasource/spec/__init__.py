@@ -33,6 +33,7 @@ from acumatica_datasource.spec.models import (
 from acumatica_datasource.spec.problems import FieldProblem
 from acumatica_datasource.spec.references import (
     EnvSecretRef,
+    InlineSecretRef,
     SecretReference,
     VaultLocation,
     VaultSecretRef,
@@ -60,6 +61,7 @@ __all__ = [
     "EnvSecretRef",
     "Environment",
     "FieldProblem",
+    "InlineSecretRef",
     "JwtAuth",
     "KubernetesAuth",
     "OAuth2Authentication",

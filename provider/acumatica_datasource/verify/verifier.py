@@ -9,14 +9,14 @@ from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
 from acumatica_datasource.acumatica import (
-    DISCOVERY,
     GATE,
     AcumaticaClient,
     AcumaticaError,
-    ConnectionReset,
     DiscoveryCache,
+    Forbidden,
     LogoutFailed,
-    RequestTimeout,
+    NotFound,
+    OAuthError,
     Session,
     SessionExpired,
     SessionGate,
@@ -24,6 +24,7 @@ from acumatica_datasource.acumatica import (
     SiteInfo,
     TenantSetupIncomplete,
     TokenSet,
+    TransportError,
     probe_key_field,
 )
 from acumatica_datasource.acumatica.limits import DEFAULT_SESSIONS_PER_SITE
@@ -42,11 +43,21 @@ from acumatica_datasource.verify.report import Check, Report
 SESSIONS_VARIABLE = "ACUMATICA_DS_SESSIONS_PER_SITE"
 CA_BUNDLE_VARIABLE = "ACUMATICA_DS_CA_BUNDLE"
 CONNECTED_APPS_FORM = "System Management > Connected Applications (SM303010), Redirect URIs"
-ORPHAN_HINT = (
-    "; the server may still have opened a session, which holds an API license slot until it "
-    "expires (about 10 minutes idle)"
-)
 T = TypeVar("T")
+BASIC_STEPS = ("login", "page", "next_page", "logout")
+OAUTH_STEPS = ("openid_configuration", "client_secret", "callback_url", "data_probe")
+
+
+def _read_hint(exc: AcumaticaError, entity: str) -> str:
+    """What to change when the paged test request fails for good."""
+    if isinstance(exc, NotFound):
+        return (
+            f": check verification.entity ({entity}) and EndpointVersion in "
+            "extra_connection_properties"
+        )
+    if isinstance(exc, Forbidden):
+        return f", or set verification.entity to an entity the user may read (not {entity})"
+    return ""
 
 
 class SecretSource(Protocol):
@@ -71,7 +82,9 @@ class VerifyOptions:
     """A CA bundle to trust for the Acumatica sites (the system's CAs otherwise)."""
     limits: SessionLimits = field(default_factory=SessionLimits)
     gate: SessionGate = GATE
-    discovery: DiscoveryCache | None = DISCOVERY
+    """Shared by the whole process, so that separate runs in one process still queue."""
+    discovery: DiscoveryCache | None = field(default_factory=DiscoveryCache)
+    """``GET /entity`` answers of this run: one request per site, however many data sources."""
 
     @classmethod
     def from_environment(
@@ -88,6 +101,8 @@ class VerifyOptions:
             if not text.isdigit() or int(text) < 1:
                 raise ValueError(f"{SESSIONS_VARIABLE} must be a whole number of at least 1")
             sessions_per_site = int(text)
+        if sessions_per_site is not None and sessions_per_site < 1:
+            raise ValueError("the number of sessions per site must be at least 1")
         return cls(
             ca_bundle=ca_bundle or environ.get(CA_BUNDLE_VARIABLE) or None,
             limits=SessionLimits(per_site=sessions_per_site or DEFAULT_SESSIONS_PER_SITE),
@@ -122,6 +137,7 @@ class Verification:
         )
         self._values: dict[str, str] = {}
         self._metadata: dict[str, SecretMetadata] = {}
+        self._last_error: BaseException | None = None
 
     # --- steps ----------------------------------------------------------------------------
 
@@ -134,7 +150,8 @@ class Verification:
             return action(check)
         except (AcumaticaDataSourceError, LookupError) as exc:
             check.status = "failed"
-            check.detail = self.redact(self._explain(name, exc))
+            check.detail = self.redact(str(exc))
+            self._last_error = exc
             raise _Failed from None
         finally:
             check.duration_ms = round((time.perf_counter() - started) * 1000)
@@ -151,12 +168,6 @@ class Verification:
         for name in names:
             self.report.add(name, "skipped", reason)
 
-    def _explain(self, step: str, exc: BaseException) -> str:
-        message = str(exc)
-        if step == "login" and isinstance(exc, RequestTimeout | ConnectionReset):
-            message += ORPHAN_HINT
-        return message
-
     # --- the run --------------------------------------------------------------------------
 
     def run(self) -> Report:
@@ -170,15 +181,19 @@ class Verification:
                 self.step("secrets", self._resolve_secrets)
             except _Failed:
                 return self.report
-            client = AcumaticaClient(
-                self.source.url,
-                timeout=self.source.operation_timeout,
-                ca_bundle=self.options.ca_bundle,
-                redactor=self.redact,
-                limits=self.options.limits,
-                gate=self.options.gate,
-                discovery=self.options.discovery,
-            )
+            try:
+                client = AcumaticaClient(
+                    self.source.url,
+                    timeout=self.source.operation_timeout,
+                    ca_bundle=self.options.ca_bundle,
+                    redactor=self.redact,
+                    limits=self.options.limits,
+                    gate=self.options.gate,
+                    discovery=self.options.discovery,
+                )
+            except AcumaticaError as exc:
+                self.report.add("discovery", "failed", self.redact(str(exc)))
+                return self.report
             try:
                 if isinstance(self.source.authentication, BasicAuthentication):
                     self._basic(client)
@@ -248,7 +263,11 @@ class Verification:
     def _basic(self, client: AcumaticaClient) -> None:
         auth = self.source.authentication
         assert isinstance(auth, BasicAuthentication)
-        _, version = self._discover(client)
+        try:
+            _, version = self._discover(client)
+        except _Failed:
+            self.skip(*BASIC_STEPS, reason="not run: endpoint discovery failed")
+            return
         properties = {k.lower(): v for k, v in self.source.extra_connection_properties.items()}
         login_check = self.report.add("login", "ok", "")
         for attempt in (1, 2):
@@ -274,11 +293,9 @@ class Verification:
                 return
             except AcumaticaError as exc:
                 login_check.status = "failed"
-                login_check.detail = self.redact(self._explain("login", exc)) + (
-                    self._credential_hint(exc)
-                )
+                login_check.detail = self.redact(str(exc) + self._credential_hint(exc))
                 login_check.duration_ms = round((time.perf_counter() - started) * 1000)
-                self.skip("page", "logout", reason="not run: the login failed")
+                self.skip("page", "next_page", "logout", reason="not run: the login failed")
                 return
             logout_ms = round((time.perf_counter() - logout_started) * 1000)
             if not expired:
@@ -304,11 +321,20 @@ class Verification:
         started = time.perf_counter()
         try:
             records = session.read(entity, version=version, top=page_size, skip=0, select=select)
-        except SessionExpired:
+        except SessionExpired as exc:
             if may_expire:
                 self.report.checks.remove(page)
                 return True
-            page.status, page.detail = "failed", "the session expired twice in a row"
+            page.status = "failed"
+            page.detail = self.redact(
+                str(exc)
+                + (
+                    " (again, right after a new login)"
+                    if session.kind == "cookie"
+                    else ": the site refused the access token it had just issued"
+                )
+            )
+            self.skip("next_page", reason="not run: the first page failed")
             return False
         except TenantSetupIncomplete as exc:
             page.status = "warning"
@@ -316,7 +342,7 @@ class Verification:
             self.skip("next_page", reason="not run: the company's setup is not finished")
             return False
         except AcumaticaError as exc:
-            page.status, page.detail = "failed", self.redact(str(exc))
+            page.status, page.detail = "failed", self.redact(str(exc) + _read_hint(exc, entity))
             self.skip("next_page", reason="not run: the first page failed")
             return False
         finally:
@@ -334,7 +360,8 @@ class Verification:
         try:
             more = session.read(entity, version=version, top=1, skip=page_size, select=select)
         except AcumaticaError as exc:
-            following.status, following.detail = "failed", self.redact(str(exc))
+            following.status = "failed"
+            following.detail = self.redact(str(exc) + _read_hint(exc, entity))
             return False
         finally:
             following.duration_ms = round((time.perf_counter() - started) * 1000)
@@ -348,6 +375,9 @@ class Verification:
         try:
             _, version = self._discover(client)
         except _Failed:
+            if isinstance(self._last_error, TransportError):
+                self.skip(*OAUTH_STEPS, reason="not run: the site cannot be reached")
+                return
             version = None
         self.try_step("openid_configuration", lambda check: self._openid(client, check))
         self.try_step("client_secret", lambda check: self._client_secret(client, auth, check))
@@ -431,21 +461,28 @@ class Verification:
                 "application's user) or verification.refresh_token to read data",
             )
             return
-        try:
-            token, user = self.step("token", lambda check: self._token(client, auth, check))
-        except _Failed:
-            self.skip("page", "logout", reason="not run: no access token")
-            return
-        if verification.refresh_token is not None and token.refresh_token is not None:
-            self.try_step("refresh_token_rotation", lambda check: self._store_rotated(token, check))
-        started = time.perf_counter()
-        try:
-            with client.bearer_session(token, user=user, tenant=self.source.company) as session:
-                self._pages(session, version, may_expire=False)
-                started = time.perf_counter()
-        except LogoutFailed as exc:
-            self.report.add("logout", "warning", self.redact(str(exc)))
-            return
+        # One session slot for the token and its bearer session: a site may open the
+        # session (and take a license slot) as soon as it issues the token.
+        with client.slot(self.source.company):
+            try:
+                token, user = self.step("token", lambda check: self._token(client, auth, check))
+            except _Failed:
+                self.skip("page", "next_page", "logout", reason="not run: no access token")
+                return
+            started = time.perf_counter()
+            try:
+                with client.bearer_session(token, user=user, tenant=self.source.company) as session:
+                    # every exit from here on logs the token's session out
+                    if verification.refresh_token is not None and token.refresh_token:
+                        self.try_step(
+                            "refresh_token_rotation",
+                            lambda check: self._store_rotated(token, check),
+                        )
+                    self._pages(session, version, may_expire=False)
+                    started = time.perf_counter()
+            except LogoutFailed as exc:
+                self.report.add("logout", "warning", self.redact(str(exc)))
+                return
         self.report.add(
             "logout", "ok", "token session closed", round((time.perf_counter() - started) * 1000)
         )
@@ -458,22 +495,55 @@ class Verification:
         if login is not None:
             client_id = login.client_id or auth.client_id
             secret = self._values.get("login.client_secret", self._values["client_secret"])
-            token = client.password_token(
-                client_id=client_id,
-                client_secret=secret,
-                username=login.username,
-                password=self._values["login.password"],
-                scope=scope,
-            )
+            try:
+                token = client.password_token(
+                    client_id=client_id,
+                    client_secret=secret,
+                    username=login.username,
+                    password=self._values["login.password"],
+                    scope=scope,
+                )
+            except OAuthError as exc:
+                exc.extend(self._password_grant_hint(exc, own_app=login.client_id is None))
+                raise
             check.detail = f"password grant for {login.username} through {client_id}"
             return token, login.username
-        token = client.refresh(
-            client_id=auth.client_id,
-            client_secret=self._values["client_secret"],
-            refresh_token=self._values["refresh_token"],
-        )
+        try:
+            token = client.refresh(
+                client_id=auth.client_id,
+                client_secret=self._values["client_secret"],
+                refresh_token=self._values["refresh_token"],
+            )
+        except OAuthError as exc:
+            if exc.error == "invalid_grant":
+                stored = self._metadata["refresh_token"].reference
+                exc.extend(
+                    f": the refresh token stored at {stored} is expired, revoked or already "
+                    "rotated; obtain a new one (sign in through the BI server) and store it there"
+                )
+            raise
         check.detail = f"refresh-token grant through {auth.client_id}"
         return token, "refresh token"
+
+    def _password_grant_hint(self, exc: OAuthError, *, own_app: bool) -> str:
+        if exc.error == "invalid_grant":
+            stored = self._metadata["login.password"].reference
+            return (
+                ": check verification.login.username and its password "
+                f"({stored}), and that the user is neither locked nor due a password change"
+            )
+        if exc.error == "unauthorized_client":
+            if own_app:
+                return (
+                    ": the data source's application does not allow the password grant; set "
+                    "verification.login.client_id and client_secret to a Resource Owner "
+                    "Password application"
+                )
+            return ": verification.login.client_id must be a Resource Owner Password application"
+        if exc.error == "invalid_client":
+            field_name = "authentication" if own_app else "verification.login"
+            return f": check {field_name}.client_id and client_secret"
+        return ""
 
     def _store_rotated(self, token: TokenSet, check: Check) -> None:
         reference = self.source.verification.refresh_token

@@ -1,0 +1,56 @@
+"""Declare every data source of an environment file as resources."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pulumi
+
+from acumatica_datasource.resource.resource import AcumaticaDataSource
+from acumatica_datasource.spec import Environment, SpecError, load_environment
+
+
+def declare_environment(
+    path: str | os.PathLike[str], *, opts: pulumi.ResourceOptions | None = None
+) -> dict[str, AcumaticaDataSource]:
+    """One :class:`AcumaticaDataSource` per data source of the file, named by its id.
+
+    An invalid file stops the program with every problem (``FILE:LINE: path: message``).
+    """
+    try:
+        environment = load_environment(path)
+    except SpecError as exc:
+        raise pulumi.RunError(f"invalid environment file:\n{exc}") from None
+    return declare(environment, opts=opts)
+
+
+def declare(
+    environment: Environment, *, opts: pulumi.ResourceOptions | None = None
+) -> dict[str, AcumaticaDataSource]:
+    """Resources for an already validated environment."""
+    vault = (
+        environment.vault.model_dump(mode="json", exclude_none=True)
+        if environment.vault is not None
+        else None
+    )
+    resources: dict[str, AcumaticaDataSource] = {}
+    for source in environment.data_sources:
+        fields: dict[str, Any] = source.model_dump(mode="json", exclude_none=True)
+        resources[source.data_source_id] = AcumaticaDataSource(
+            source.data_source_id,
+            description=fields["description"],
+            data_source_id=source.data_source_id,
+            url=fields["url"],
+            company=fields["company"],
+            page_size=fields["page_size"],
+            operation_timeout=fields["operation_timeout"],
+            extra_connection_properties=fields["extra_connection_properties"],
+            authentication=fields["authentication"],
+            verification=fields["verification"],
+            expose_connection_string=fields["expose_connection_string"],
+            callback_base_url=environment.callback_base_url,
+            vault=vault,
+            opts=opts,
+        )
+    return resources

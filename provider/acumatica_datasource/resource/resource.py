@@ -1,0 +1,94 @@
+"""The ``AcumaticaDataSource`` resource class."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pulumi
+from pulumi import dynamic
+
+from acumatica_datasource.resource.inputs import BasicAuth, OAuth2, Verification
+from acumatica_datasource.resource.outputs import OUTPUT_PROPERTIES
+from acumatica_datasource.resource.provider import DataSourceProvider
+from acumatica_datasource.spec import VaultSettings
+
+TYPE_TOKEN = "pulumi-python:dynamic/acumatica:DataSource"
+
+
+class AcumaticaDataSource(dynamic.Resource, module="acumatica", name="DataSource"):
+    """An Acumatica data source of a BI server, verified before it is recorded.
+
+    Inputs follow the data-source spec (see ``schema.json``); secrets are references
+    (:class:`VaultSecret`, :class:`EnvSecret`) or Pulumi secrets, never plain strings.
+    """
+
+    description: pulumi.Output[str]
+    data_source_id: pulumi.Output[str]
+    """The stable id (explicit, or a slug of the description)."""
+    url: pulumi.Output[str]
+    company: pulumi.Output[str]
+    page_size: pulumi.Output[int]
+    operation_timeout: pulumi.Output[float]
+    extra_connection_properties: pulumi.Output[dict[str, str]]
+    authentication: pulumi.Output[dict[str, Any]]
+    verification_settings: pulumi.Output[dict[str, Any]]
+    callback_base_url: pulumi.Output[str | None]
+    callback_url: pulumi.Output[str | None]
+    """The OAuth redirect URI to register in Acumatica (OAuth data sources)."""
+    connection_string_template: pulumi.Output[str]
+    """The connection string with secrets as placeholders."""
+    verification: pulumi.Output[dict[str, Any]]
+    """The last verification: status, checked_at, checks, server facts, callback registration."""
+    secret_versions: pulumi.Output[dict[str, int | None]]
+    """Secret reference -> the Vault version read (no values)."""
+    connection_string: pulumi.Output[str | None]
+    """With ``expose_connection_string``: the connection string with secrets (a secret)."""
+    provider_version: pulumi.Output[int]
+
+    def __init__(
+        self,
+        resource_name: str,
+        *,
+        description: pulumi.Input[str],
+        url: pulumi.Input[str],
+        company: pulumi.Input[str],
+        authentication: BasicAuth | OAuth2 | Mapping[str, Any],
+        callback_base_url: pulumi.Input[str] | None = None,
+        data_source_id: pulumi.Input[str] | None = None,
+        page_size: pulumi.Input[int] | None = None,
+        operation_timeout: pulumi.Input[float] | None = None,
+        extra_connection_properties: pulumi.Input[str] | Mapping[str, Any] | None = None,
+        verification: Verification | Mapping[str, Any] | None = None,
+        expose_connection_string: pulumi.Input[bool] | None = None,
+        vault: VaultSettings | Mapping[str, Any] | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        props: dict[str, Any] = {
+            "description": description,
+            "data_source_id": data_source_id,
+            "type": "Acumatica",
+            "url": url,
+            "company": company,
+            "page_size": page_size,
+            "operation_timeout": operation_timeout,
+            "extra_connection_properties": extra_connection_properties,
+            "authentication": _mapping(authentication),
+            "verification_settings": _mapping(verification) if verification is not None else None,
+            "expose_connection_string": expose_connection_string,
+            "callback_base_url": callback_base_url,
+            "vault": vault.model_dump(mode="json", exclude_none=True)
+            if isinstance(vault, VaultSettings)
+            else vault,
+        }
+        for name in OUTPUT_PROPERTIES:
+            props.setdefault(name, None)
+        options = pulumi.ResourceOptions.merge(
+            opts, pulumi.ResourceOptions(additional_secret_outputs=["connection_string"])
+        )
+        super().__init__(DataSourceProvider(), resource_name, props, options)
+
+
+def _mapping(value: Any) -> Any:
+    to_input = getattr(value, "to_input", None)
+    return to_input() if callable(to_input) else value
