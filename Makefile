@@ -8,13 +8,13 @@ setup:  ## install uv if needed, then the locked dependencies into .venv
 	$(UV) sync --frozen
 
 demo: setup  ## the main job: sandbox + OpenBao + Pulumi, all on loopback
-	$(RUN) python -m acumatica_datasource.demo
+	$(RUN) python scripts/demo.py
 
 test: setup lint typecheck pytest  ## the whole suite: ruff, mypy --strict, pytest
 
 lint:
-	$(RUN) ruff check provider tests bench
-	$(RUN) ruff format --check provider tests bench
+	$(RUN) ruff check provider tests bench scripts
+	$(RUN) ruff format --check provider tests bench scripts
 
 typecheck:
 	$(RUN) mypy

@@ -19,6 +19,11 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "validate": ("validate_cmd", "check environment files offline"),
     "schema": ("schema_cmd", "print the JSON Schema of environment files"),
     "verify": ("verify_cmd", "resolve secrets and verify data sources against their sites"),
+    "preview": ("stack_cmd", "preview the changes an environment file would make"),
+    "up": ("stack_cmd", "verify and apply an environment file (create or update)"),
+    "refresh": ("stack_cmd", "verify again and record what changed in the world"),
+    "destroy": ("stack_cmd", "remove an environment's data sources from the stack"),
+    "promote": ("promote_cmd", "apply environment files in order, stopping at a failure"),
     "sandbox": ("sandbox_cmd", "run the local Acumatica sandbox"),
 }
 

@@ -11,6 +11,7 @@ import json
 import os
 import sys
 import threading
+from pathlib import Path
 
 from acumatica_datasource.cli import output
 
@@ -73,6 +74,10 @@ def run(args: argparse.Namespace) -> int:
         )
     except ValueError as exc:
         output.error(str(exc))
+        return 2
+    if options.ca_bundle is not None and not Path(options.ca_bundle).is_file():
+        origin = "--ca-bundle" if args.ca_bundle else "$ACUMATICA_DS_CA_BUNDLE"
+        output.error(f"{origin}: {options.ca_bundle} is not a readable file of CA certificates")
         return 2
     output.note(f"verifying {len(sources)} data source{'s' * (len(sources) != 1)} of {args.file}")
     done = [0]
