@@ -13,8 +13,8 @@ demo: setup  ## the main job: sandbox + OpenBao + Pulumi, all on loopback
 test: setup lint typecheck pytest  ## the whole suite: ruff, mypy --strict, pytest
 
 lint:
-	$(RUN) ruff check provider tests bench scripts
-	$(RUN) ruff format --check provider tests bench scripts
+	$(RUN) ruff check provider tests bench scripts examples pulumi_program
+	$(RUN) ruff format --check provider tests bench scripts examples pulumi_program
 
 typecheck:
 	$(RUN) mypy

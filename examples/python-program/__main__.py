@@ -1,0 +1,5 @@
+"""Entry point for `pulumi up` in this directory."""
+
+from program import program
+
+program()
