@@ -16,7 +16,7 @@ from pulumi import automation as auto
 from acumatica_datasource.cli.pulumi_cli import ensure_pulumi_cli, offline_environment
 
 sys.path.insert(0, str(Path(__file__).parent))
-from program import program  # noqa: E402
+from program import program
 
 
 def main(operation: str, stack_name: str = "dev") -> None:

@@ -60,7 +60,8 @@ class World:
         return self.root / "state"
 
     def env(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("PULUMI_", "VAULT_", "BAO_"))}
+        private = ("PULUMI_", "VAULT_", "BAO_")
+        env = {k: v for k, v in os.environ.items() if not k.startswith(private)}
         env.update(
             PULUMI_CONFIG_PASSPHRASE=PASSPHRASE,
             VAULT_ADDR=self.vault.address,
