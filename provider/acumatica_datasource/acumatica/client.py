@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +28,14 @@ LOGOUT_PATH = "/entity/auth/logout"
 OPENID_PATH = "/identity/.well-known/openid-configuration"
 TOKEN_PATH = "/identity/connect/token"
 AUTHORIZE_PATH = "/identity/connect/authorize"
+ORPHAN_HINT = (
+    "; the server may still have opened a session, which holds an API license slot until it "
+    "expires (about 10 minutes idle)"
+)
+ROTATED_HINT = (
+    "; the server may still have rotated the refresh token, in which case the stored one no "
+    "longer works"
+)
 
 
 class DiscoveryCache:
@@ -54,6 +62,7 @@ class DiscoveryCache:
 
 
 DISCOVERY = DiscoveryCache()
+"""A process-wide cache, for callers whose run is the whole process."""
 
 
 @dataclass(frozen=True)
@@ -122,7 +131,7 @@ class AcumaticaClient:
         redactor: Redactor | None = None,
         limits: SessionLimits | None = None,
         gate: SessionGate = GATE,
-        discovery: DiscoveryCache | None = DISCOVERY,
+        discovery: DiscoveryCache | None = None,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.connection = Connection(
@@ -132,6 +141,7 @@ class AcumaticaClient:
         self.limits = limits or SessionLimits()
         self._gate = gate
         self._discovery = discovery
+        self._slot_depth = 0
 
     def __enter__(self) -> AcumaticaClient:
         return self
@@ -151,22 +161,70 @@ class AcumaticaClient:
     # --- discovery ----------------------------------------------------------------------
 
     def discover(self) -> SiteInfo:
-        """The site's build and endpoints (cached per site for the run)."""
+        """The site's build and endpoints (from the client's ``discovery`` cache when given)."""
         if self._discovery is None:
             return self._fetch_site_info()
         return self._discovery.get(self.site, self._fetch_site_info)
 
     def _fetch_site_info(self) -> SiteInfo:
         action = "discover endpoints (GET /entity)"
-        response = self.connection.request("GET", "/entity", action=action, retry=idempotent)
+        hint = (
+            "check that url is the site's base URL (e.g. https://acme.acumatica.com or "
+            ".../AcumaticaERP)"
+        )
+        response = self.connection.request(
+            "GET",
+            "/entity",
+            action=action,
+            retry=idempotent,
+            check=self._missing_means(action, f"there is no Acumatica REST API here: {hint}"),
+        )
         try:
             return SiteInfo.from_json(response.json())
         except ValueError:
             raise errors.ProtocolError(
-                "GET /entity did not answer Acumatica's endpoint list: check that url is the "
-                "site's base URL (e.g. https://acme.acumatica.com or .../AcumaticaERP)",
-                site=self.site,
+                f"GET /entity did not answer Acumatica's endpoint list: {hint}", site=self.site
             ) from None
+
+    def _missing_means(
+        self, action: str, explanation: str
+    ) -> Callable[[httpx.Response], errors.AcumaticaError | None]:
+        """A response check for a well-known path: its absence means a wrong URL or feature."""
+
+        def check(response: httpx.Response) -> errors.AcumaticaError | None:
+            if response.status_code in (404, 405, 410):
+                return errors.ProtocolError(
+                    f"{response.request.method} {response.request.url.path} answered HTTP "
+                    f"{response.status_code} while trying to {action}: {explanation}",
+                    site=self.site,
+                    status=response.status_code,
+                )
+            return self.connection.check(response, action)
+
+        return check
+
+    # --- session slots --------------------------------------------------------------------
+
+    @contextmanager
+    def slot(self, tenant: str) -> Iterator[None]:
+        """Hold one of the site's session slots (see :mod:`.limits`) for the block.
+
+        Re-entrant within this client: a token request and the bearer session that uses the
+        token share one slot (a site may open the session when it issues the token).
+        """
+        if self._slot_depth:
+            self._slot_depth += 1
+            try:
+                yield
+            finally:
+                self._slot_depth -= 1
+            return
+        with self._gate.hold(self.site, tenant, self.limits):
+            self._slot_depth = 1
+            try:
+                yield
+            finally:
+                self._slot_depth = 0
 
     # --- cookie sessions ----------------------------------------------------------------
 
@@ -187,25 +245,29 @@ class AcumaticaClient:
             body["branch"] = branch
         if locale:
             body["locale"] = locale
-        with self._gate.hold(self.site, tenant, self.limits):
-            self.connection.request(
-                "POST",
-                LOGIN_PATH,
-                action=f"log in as {username}",
-                retry=not_processed,
-                json=body,
-                check=lambda r: (
-                    None
-                    if r.status_code < 300
-                    else responses.login_error(
-                        r,
-                        site=self.site,
-                        user=username,
-                        tenant=tenant,
-                        redact=self.connection.redact,
-                    )
-                ),
-            )
+        with self.slot(tenant):
+            try:
+                self.connection.request(
+                    "POST",
+                    LOGIN_PATH,
+                    action=f"log in as {username}",
+                    retry=not_processed,
+                    json=body,
+                    check=lambda r: (
+                        None
+                        if r.status_code < 300
+                        else responses.login_error(
+                            r,
+                            site=self.site,
+                            user=username,
+                            tenant=tenant,
+                            redact=self.connection.redact,
+                        )
+                    ),
+                )
+            except (errors.RequestTimeout, errors.ConnectionReset) as exc:
+                exc.extend(ORPHAN_HINT)
+                raise
             session = Session(self, "cookie", username, tenant)
             with self._logging_out(session, headers={}):
                 yield session
@@ -217,7 +279,7 @@ class AcumaticaClient:
         """Use an access token for API calls and end its server session on exit."""
         self.connection.redact.add(token.access_token)
         headers = {"Authorization": f"Bearer {token.access_token}"}
-        with self._gate.hold(self.site, tenant, self.limits):
+        with self.slot(tenant):
             session = Session(self, "bearer", user, tenant, headers=headers)
             with self._logging_out(session, headers=headers):
                 yield session
@@ -262,15 +324,21 @@ class AcumaticaClient:
     def openid_configuration(self) -> dict[str, Any]:
         """The OpenID Connect discovery document under ``/identity``."""
         action = "read the OpenID configuration"
-        response = self.connection.request("GET", OPENID_PATH, action=action, retry=idempotent)
+        hint = "is OAuth enabled on the site, and is url its base URL?"
+        response = self.connection.request(
+            "GET",
+            OPENID_PATH,
+            action=action,
+            retry=idempotent,
+            check=self._missing_means(action, hint),
+        )
         try:
             document = response.json()
         except ValueError:
             document = None
         if not isinstance(document, dict) or "token_endpoint" not in document:
             raise errors.ProtocolError(
-                f"{OPENID_PATH} is not an OpenID configuration: is OAuth enabled on the site?",
-                site=self.site,
+                f"{OPENID_PATH} is not an OpenID configuration: {hint}", site=self.site
             )
         return document
 
@@ -279,14 +347,22 @@ class AcumaticaClient:
         for key in ("client_secret", "password", "refresh_token", "code"):
             if form.get(key):
                 self.connection.redact.add(form[key])
-        response = self.connection.request(
-            "POST",
-            TOKEN_PATH,
-            action=action,
-            retry=not_processed,
-            data=form,
-            check=lambda r: self._token_error(r, client_id=client_id, action=action),
-        )
+        try:
+            response = self.connection.request(
+                "POST",
+                TOKEN_PATH,
+                action=action,
+                retry=not_processed,
+                data=form,
+                check=lambda r: self._token_error(r, client_id=client_id, action=action),
+            )
+        except (errors.RequestTimeout, errors.ConnectionReset) as exc:
+            grant = form.get("grant_type")
+            if grant == "refresh_token":
+                exc.extend(ROTATED_HINT)
+            elif grant == "password":
+                exc.extend(ORPHAN_HINT)
+            raise
         data = response.json()
         access = data.get("access_token") if isinstance(data, dict) else None
         if not isinstance(access, str) or not access:

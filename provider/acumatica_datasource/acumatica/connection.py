@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+import ipaddress
 import ssl
 import threading
 import time
 from collections.abc import Callable
+from types import TracebackType
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import tenacity
@@ -20,6 +24,7 @@ MAX_RETRY_AFTER = 30.0
 MAX_ATTEMPTS = 8
 
 Retryable = Callable[[errors.AcumaticaError], bool]
+ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
 
 
 def idempotent(error: errors.AcumaticaError) -> bool:
@@ -51,14 +56,25 @@ class Connection:
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.site = site.rstrip("/")
+        self.refusal = _refusal(self.site)
+        """Why requests to this site are refused (plain http beyond loopback), if they are."""
         self.timeout = timeout
         self.ca_bundle = ca_bundle
         self.redact = redactor or Redactor()
         self._count_lock = threading.Lock()
         self.requests = 0
+        try:
+            context = _ssl_context(ca_bundle)
+        except (OSError, ssl.SSLError) as exc:
+            reason = getattr(exc, "strerror", None) or getattr(exc, "reason", None) or exc
+            raise errors.TLSFailure(
+                f"cannot load the CA bundle {ca_bundle} ({reason}): give a readable file of "
+                "PEM certificates (--ca-bundle or ACUMATICA_DS_CA_BUNDLE)",
+                site=self.site,
+            ) from None
         self._client = httpx.Client(
             timeout=httpx.Timeout(timeout),
-            verify=_verify(ca_bundle),
+            verify=context,
             follow_redirects=False,
             headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
             event_hooks={"request": [self._count]},
@@ -97,19 +113,56 @@ class Connection:
 
         ``check`` turns an unwanted answer into an error (default: any status >= 400).
         """
+        if self.refusal is not None:
+            raise errors.ProtocolError(self.refusal, site=self.site)
         budget = self.timeout if budget is None else budget
         started = time.monotonic()
 
+        failures: list[errors.AcumaticaError] = []
+
         def attempt() -> httpx.Response:
             remaining = max(0.05, budget - (time.monotonic() - started))
-            response = self._send(method, path, action=action, timeout=remaining, **kwargs)
-            failure = (
-                check(response) if check is not None else self._default_check(response, action)
-            )
-            if failure is not None:
-                raise failure
+            try:
+                response = self._send(
+                    method, path, action=action, timeout=remaining, budget=budget, **kwargs
+                )
+                failure = check(response) if check is not None else self.check(response, action)
+                if failure is not None:
+                    raise failure
+            except errors.RequestTimeout as exc:
+                if failures:  # the budget ran out on a retry: say what the earlier tries met
+                    exc.extend(
+                        f" (after {len(failures)} earlier attempt{'s' * (len(failures) != 1)}; "
+                        f"the last: {failures[-1].detail})"
+                    )
+                raise
+            except errors.AcumaticaError as exc:
+                failures.append(exc)
+                raise
             return response
 
+        try:
+            return attempt()  # the usual case: no retry machinery at all
+        except errors.AcumaticaError as exc:
+            if not retry(exc):
+                raise
+            first: ExcInfo = (type(exc), exc, exc.__traceback__)
+        return self._retry(attempt, first, retry=retry, budget=budget, started=started)
+
+    def _retry(
+        self,
+        attempt: Callable[[], httpx.Response],
+        first: ExcInfo,
+        *,
+        retry: Retryable,
+        budget: float,
+        started: float,
+    ) -> httpx.Response:
+        """Retry after a first retryable failure, with tenacity's policy and clock.
+
+        This is tenacity's own ``Retrying.__call__`` loop, entered with the first attempt's
+        outcome already recorded (so that a request that succeeds at once never pays for it).
+        """
         retrying = tenacity.Retrying(
             retry=tenacity.retry_if_exception(
                 lambda exc: isinstance(exc, errors.AcumaticaError) and retry(exc)
@@ -118,16 +171,41 @@ class Connection:
             stop=tenacity.stop_before_delay(budget) | tenacity.stop_after_attempt(MAX_ATTEMPTS),
             reraise=True,
         )
-        result: httpx.Response = retrying(attempt)
-        return result
+        retrying.begin()
+        state = tenacity.RetryCallState(retrying, attempt, (), {})
+        state.start_time = started
+        state.set_exception(first)
+        try:
+            while True:
+                action = retrying.iter(state)
+                if isinstance(action, tenacity.DoAttempt):
+                    try:
+                        state.set_result(attempt())
+                    except BaseException as exc:  # noqa: BLE001 - recorded; tenacity decides
+                        state.set_exception((type(exc), exc, exc.__traceback__))
+                elif isinstance(action, tenacity.DoSleep):
+                    state.prepare_for_next_attempt()
+                    retrying.sleep(action)
+                else:
+                    result: httpx.Response = action
+                    return result
+        except errors.AcumaticaError as exc:
+            if retry(exc):  # retryable, but the attempts or the time ran out
+                attempts = state.attempt_number
+                exc.extend(
+                    f"; gave up after {attempts} attempt{'s' * (attempts != 1)} within "
+                    f"operation_timeout ({budget:g} s)"
+                )
+            raise
 
-    def _default_check(self, response: httpx.Response, action: str) -> errors.AcumaticaError | None:
+    def check(self, response: httpx.Response, action: str) -> errors.AcumaticaError | None:
+        """The default check: any status >= 400 is an error."""
         if response.status_code < 400:
             return None
         return responses.request_error(response, site=self.site, action=action, redact=self.redact)
 
     def _send(
-        self, method: str, path: str, *, action: str, timeout: float, **kwargs: Any
+        self, method: str, path: str, *, action: str, timeout: float, budget: float, **kwargs: Any
     ) -> httpx.Response:
         try:
             return self._client.request(
@@ -140,7 +218,7 @@ class Connection:
                     site=self.site,
                 ) from None
             raise errors.RequestTimeout(
-                f"no answer within {timeout:.3g} s while trying to {action} (operation_timeout)",
+                f"no answer within operation_timeout ({budget:g} s) while trying to {action}",
                 site=self.site,
             ) from None
         except httpx.ConnectError as exc:
@@ -173,13 +251,39 @@ def _wait(state: tenacity.RetryCallState) -> float:
     retry_after = getattr(error, "retry_after", None)
     if isinstance(retry_after, int | float):
         return min(float(retry_after), MAX_RETRY_AFTER)
-    backoff: float = tenacity.wait_exponential_jitter(initial=0.1, max=5.0)(state)
+    backoff: float = _BACKOFF(state)
     return backoff
 
 
-def _verify(ca_bundle: str | None) -> ssl.SSLContext | bool:
+_BACKOFF = tenacity.wait_random_exponential(multiplier=0.1, max=5.0)
+"""Exponential backoff with full jitter: uniform in [0, min(5, 0.1 * 2**attempt)] seconds."""
+
+
+def _refusal(site: str) -> str | None:
+    parts = urlsplit(site)
+    if parts.scheme == "https":
+        return None
+    if parts.scheme == "http":
+        host = (parts.hostname or "").lower()
+        try:
+            loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            loopback = False
+        if loopback:
+            return None
+        return (
+            "plain http is allowed only for loopback addresses (a local sandbox): use the "
+            "site's https URL"
+        )
+    return f"the URL scheme must be https, not {parts.scheme or 'none'}"
+
+
+@functools.lru_cache(maxsize=8)
+def _ssl_context(ca_bundle: str | None) -> ssl.SSLContext:
+    """One verifying context per CA bundle for the process (creating one costs milliseconds:
+    it loads every trusted CA); contexts are safe to share between connections and threads."""
     if ca_bundle is None:
-        return True
+        return httpx.create_ssl_context()
     return ssl.create_default_context(cafile=ca_bundle)
 
 

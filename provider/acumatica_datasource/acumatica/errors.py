@@ -26,6 +26,13 @@ class AcumaticaError(AcumaticaDataSourceError):
         self.site = site
         self.status = status
         self.exception_type = exception_type
+        self.detail = message
+        """The message without the site prefix."""
+
+    def extend(self, text: str) -> None:
+        """Append ``text`` to the message (e.g. what the failure may have left behind)."""
+        self.detail += text
+        self.args = (f"{self.site}: {self.detail}",)
 
 
 # --- authentication -------------------------------------------------------------------
@@ -55,6 +62,12 @@ class LoginLimitReached(AuthenticationError):
     """The license's concurrent API sessions are all in use ("API Login Limit")."""
 
     retryable = True
+
+    def __init__(
+        self, message: str, *, site: str, status: int | None, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message, site=site, status=status)
+        self.retry_after = retry_after
 
 
 class OAuthError(AuthenticationError):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email.utils
 import json
+import math
 import time
 from collections.abc import Callable
 from typing import Any
@@ -13,6 +14,8 @@ import httpx
 from acumatica_datasource.acumatica import errors
 
 LOGIN_LIMIT_TEXT = "api login limit"
+RATE_TEXTS = ("per minute", "requests per", "rate limit")
+"""Texts of a 429 about the request rate; any other 429 at login is the API login limit."""
 MAX_DETAIL = 300
 
 
@@ -22,8 +25,12 @@ def retry_after_seconds(response: httpx.Response) -> float | None:
     if value is None:
         return None
     value = value.strip()
-    if value.isdigit():
-        return float(value)
+    try:
+        seconds = float(value)
+    except ValueError:
+        pass
+    else:
+        return max(0.0, seconds) if math.isfinite(seconds) else None
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
@@ -64,6 +71,15 @@ def _is_text(response: httpx.Response) -> bool:
     return kind.startswith(("text/plain", "application/json")) or not kind
 
 
+def _retry_note(seconds: float | None) -> str:
+    return "" if seconds is None else f" (Retry-After: {seconds:.3g} s)"
+
+
+def _is_request_rate(text: str) -> bool:
+    """Whether a 429's text blames the request rate (not the concurrent API sessions)."""
+    return any(marker in text for marker in RATE_TEXTS)
+
+
 def is_login_limit(response: httpx.Response) -> bool:
     """429, or the "API Login Limit" text at any status."""
     if response.status_code == 429 and "login" in response.text.lower():
@@ -79,12 +95,17 @@ def login_error(
     detail, kind = describe(response, redact)
     lowered = f"{detail} {kind or ''}".lower()
     who = f"user '{user}' of company {tenant}"
+    if status == 429 and not is_login_limit(response) and _is_request_rate(lowered):
+        return request_error(response, site=site, action=f"log in as {user}", redact=redact)
     if is_login_limit(response) or status == 429:
+        retry_after = retry_after_seconds(response)
         return errors.LoginLimitReached(
             f"API login limit reached: every concurrent API session of the license is in "
-            f"use ({detail}); log out idle sessions or lower the parallelism",
+            f"use ({detail}){_retry_note(retry_after)}; log out idle sessions (they expire "
+            "after about 10 minutes idle) or lower the parallelism (--sessions-per-site)",
             site=site,
             status=status,
+            retry_after=retry_after,
         )
     if "undefinedcompany" in lowered or ("company" in lowered and "not found" in lowered):
         return errors.TenantUnknown(
@@ -126,24 +147,29 @@ def request_error(
     """The error for any other failed request; ``action`` says what was attempted."""
     status = response.status_code
     detail, kind = describe(response, redact)
+    retry_after = retry_after_seconds(response)
     if status in (502, 503, 504):
         return errors.ServerUnavailable(
-            f"the site is temporarily unavailable (HTTP {status}) while trying to {action}",
+            f"the site is temporarily unavailable (HTTP {status}) while trying to {action}"
+            f"{_retry_note(retry_after)}",
             site=site,
             status=status,
-            retry_after=retry_after_seconds(response),
+            retry_after=retry_after,
         )
     if status == 429:
         if is_login_limit(response):
             return errors.LoginLimitReached(
-                f"API login limit reached while trying to {action} ({detail})",
+                f"API login limit reached while trying to {action} ({detail})"
+                f"{_retry_note(retry_after)}",
                 site=site,
                 status=status,
+                retry_after=retry_after,
             )
         return errors.RateLimited(
-            f"the site's request queue is full (HTTP 429) while trying to {action}",
+            f"the site's request queue is full (HTTP 429) while trying to {action}"
+            f"{_retry_note(retry_after)}",
             site=site,
-            retry_after=retry_after_seconds(response),
+            retry_after=retry_after,
         )
     if status == 401:
         return errors.SessionExpired(
@@ -175,6 +201,7 @@ def request_error(
             f"API login limit reached while trying to {action} ({detail})",
             site=site,
             status=status,
+            retry_after=retry_after,
         )
     type_text = f" [{kind}]" if kind else ""
     return errors.UnexpectedServerError(

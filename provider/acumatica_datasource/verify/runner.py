@@ -50,5 +50,14 @@ def verify_all(
 
     if len(targets) <= 1:
         return [one(target) for target in targets]
-    with ThreadPoolExecutor(max_workers=min(max_workers, len(targets))) as pool:
-        return list(pool.map(one, targets))
+    pool = ThreadPoolExecutor(max_workers=min(max_workers, len(targets)))
+    try:
+        futures = [pool.submit(one, target) for target in targets]
+        return [future.result() for future in futures]
+    except BaseException:
+        # interrupted (Ctrl-C) or failed: start nothing new; the verifications under way
+        # finish, which closes their sessions
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    finally:
+        pool.shutdown(wait=True)

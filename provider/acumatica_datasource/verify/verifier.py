@@ -12,6 +12,7 @@ from acumatica_datasource.acumatica import (
     GATE,
     AcumaticaClient,
     AcumaticaError,
+    CredentialsRejected,
     DiscoveryCache,
     Forbidden,
     LogoutFailed,
@@ -303,8 +304,6 @@ class Verification:
                 return
 
     def _credential_hint(self, exc: AcumaticaError) -> str:
-        from acumatica_datasource.acumatica import CredentialsRejected
-
         if isinstance(exc, CredentialsRejected) and "password" in self._metadata:
             return f" (password from {self._metadata['password'].reference})"
         return ""

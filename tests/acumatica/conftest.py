@@ -1,0 +1,7 @@
+"""Fixtures of the client tests: the sandbox, the open-session check and the leak guard."""
+
+from __future__ import annotations
+
+from tests.acumatica.support import leaks, make_site, shared_sandbox, site
+
+__all__ = ["leaks", "make_site", "shared_sandbox", "site"]
