@@ -53,7 +53,7 @@ def secret_input(value: SecretInput | None, field: str) -> Any:
         return None
     if isinstance(value, VaultSecret | EnvSecret):
         return value.to_input()
-    if isinstance(value, str):
+    if isinstance(value, str) or (isinstance(value, Mapping) and "inline" in value):
         raise TypeError(
             f"{field}: a secret must not be a plain string (it would be stored in clear): use "
             "VaultSecret(...), EnvSecret(...) or a Pulumi secret such as "

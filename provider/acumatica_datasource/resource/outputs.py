@@ -1,9 +1,23 @@
 """The outputs recorded in Pulumi's state, and their version.
 
-Upgrade rule: outputs carry ``provider_version``. A newer provider must read, refresh and
-delete resources recorded by any older version: :func:`upgrade` turns old outputs into the
-current shape, one version at a time. Bump :data:`PROVIDER_VERSION` whenever the shape of
-the outputs changes, and add the step from the previous version.
+Upgrade rule. Refresh and destroy run the provider pickled in the state, which is a
+reference to :class:`DataSourceProvider` by name: they always run the *installed* version of
+this package, against outputs that any earlier version recorded. So:
+
+* outputs carry ``provider_version`` (:data:`PROVIDER_VERSION`); outputs without it are
+  version 0 (recorded before versioning, or damaged);
+* :func:`upgrade` turns outputs of any earlier version into the current shape, one version at
+  a time (``_UPGRADES[n]`` takes version ``n`` to ``n + 1``); ``diff`` and ``read`` call it
+  first, and ``read`` records the result, so a refresh stores the current shape;
+* bump :data:`PROVIDER_VERSION` whenever the shape of the outputs changes (a property
+  renamed, removed, or its meaning changed) and add the step from the previous version; never
+  edit an existing step; adding an optional property needs no bump;
+* ``delete`` must not depend on the shape at all (it does nothing remote);
+* outputs of a *newer* version are refused with a clear message (upgrade the package)
+  rather than misread.
+
+Tests keep a hand-made output set of every older version (tests/resource) and check that
+``read`` and ``delete`` still work with it.
 """
 
 from __future__ import annotations
@@ -40,10 +54,39 @@ _UPGRADES: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
 """version -> the function turning outputs of that version into the next version's."""
 
 
+def _from_version_0(outputs: dict[str, Any]) -> dict[str, Any]:
+    """Version 0 (no ``provider_version``): fill in what version 1 always records."""
+    result = dict(outputs)
+    verification = result.get("verification")
+    if isinstance(verification, str):  # an early shape recorded only the status
+        verification = {"status": verification}
+    if not isinstance(verification, Mapping):
+        verification = {}
+    result["verification"] = {
+        "status": "unknown",
+        "mode": None,
+        "checked_at": None,
+        "summary": "recorded by an earlier provider version",
+        **verification,
+    }
+    versions = result.get("secret_versions")
+    result["secret_versions"] = dict(versions) if isinstance(versions, Mapping) else {}
+    for key in ("callback_url", "connection_string_template", "connection_string"):
+        result.setdefault(key, None)
+    return result
+
+
+_UPGRADES[0] = _from_version_0
+
+
 def upgrade(outputs: Mapping[str, Any]) -> dict[str, Any]:
     """Outputs of any earlier provider version in the current shape."""
     result = dict(outputs)
-    version = int(result.get("provider_version") or 1)
+    recorded = result.get("provider_version")
+    try:
+        version = int(recorded) if recorded is not None else 0
+    except (TypeError, ValueError):
+        version = 0
     if version > PROVIDER_VERSION:
         raise ValueError(
             f"this resource was recorded by a newer provider (outputs version {version}); "

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from pulumi.output import Unknown
 from pydantic import ValidationError
 
 from acumatica_datasource.spec import (
@@ -24,10 +25,20 @@ from acumatica_datasource.spec import (
 )
 from acumatica_datasource.spec.problems import Loc, format_path, problems_from_errors
 from acumatica_datasource.spec.references import INLINE_CONTEXT
-from acumatica_datasource.spec.urls import UrlProblem, normalize_callback_base
+from acumatica_datasource.spec.urls import UrlProblem, normalize_callback_base, slugify
 
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
-"""The value the engine sends for inputs not known until apply (``pulumi.runtime.UNKNOWN``)."""
+"""The value the engine sends for inputs not known until apply (``pulumi.runtime.UNKNOWN``).
+
+The dynamic-provider server deserializes it into ``pulumi.output.Unknown`` objects before
+``check`` and ``diff`` see the properties; either form counts as unknown (see
+:func:`is_unknown`), and this string is what the provider returns for unknown values."""
+
+
+def is_unknown(value: Any) -> bool:
+    """Whether ``value`` is an unknown: an ``Unknown`` object or the sentinel string."""
+    return isinstance(value, Unknown) or (isinstance(value, str) and value == UNKNOWN)
+
 
 RENAMED = {"data_source_id": "id", "verification_settings": "verification"}
 """Property name -> spec field name, where they differ."""
@@ -49,6 +60,24 @@ SPEC_PROPERTIES = (
 RESOURCE_PROPERTIES = ("callback_base_url", "vault")
 INPUT_PROPERTIES = SPEC_PROPERTIES + RESOURCE_PROPERTIES
 """Every input property of the resource."""
+
+PLAIN_PROPERTIES = frozenset(
+    {
+        "description",
+        "data_source_id",
+        "type",
+        "company",
+        "page_size",
+        "operation_timeout",
+        "expose_connection_string",
+    }
+)
+"""Top-level inputs whose value can never hold a credential.
+
+The engine prints a check failure as "property X value {V} has a problem", where V is the
+top-level input named X (only Pulumi secrets are redacted). A URL with ``user:password@``,
+a ``Password=`` in ``extra_connection_properties`` or a literal secret in a mapping must not
+be printed that way, so :func:`failure_property` names a property only for these."""
 
 
 @dataclass
@@ -182,6 +211,40 @@ def put(tree: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
     tree[path[-1]] = value
 
 
+def preview_properties(checked: Checked, props: Mapping[str, Any]) -> dict[str, Any]:
+    """Inputs that are valid but not all known yet (a preview): as given, with the id and
+    the callback URL computed when what they derive from is known, unknown otherwise."""
+    result = dict(props)
+    explicit = props.get("data_source_id")
+    description = props.get("description")
+    if isinstance(explicit, str) and not is_unknown(explicit):
+        identity = explicit
+    elif explicit is None and isinstance(description, str) and not is_unknown(description):
+        identity = slugify(description.strip())
+    else:
+        identity = UNKNOWN
+    result["data_source_id"] = identity
+    auth = props.get("authentication")
+    strategy = auth.get("strategy") if isinstance(auth, Mapping) else UNKNOWN
+    if strategy == "basic":
+        result["callback_url"] = None
+    elif strategy == "oauth2" and identity != UNKNOWN and checked.callback_base_url is not None:
+        result["callback_url"] = callback_url(checked.callback_base_url, identity)
+    else:
+        result["callback_url"] = UNKNOWN
+    if checked.callback_base_url is not None:
+        result["callback_base_url"] = checked.callback_base_url
+    return result
+
+
+def failure_property(loc: Loc) -> str:
+    """The ``property`` of a check failure at ``loc``: the top-level input when its value is
+    safe to print (see :data:`PLAIN_PROPERTIES`), else empty (the reason names the path)."""
+    if len(loc) == 1 and loc[0] in PLAIN_PROPERTIES:
+        return str(loc[0])
+    return ""
+
+
 def property_path(loc: Loc) -> str:
     """A problem location as a property path (``authentication.password``)."""
     return format_path(loc)
@@ -206,7 +269,7 @@ def _under_unknown(loc: Loc, unknown: list[Loc]) -> bool:
 
 def _clean(value: Any, loc: Loc, unknown: list[Loc]) -> Any:
     """Drop unknowns (recording where), Nones and the engine's float-for-int numbers."""
-    if isinstance(value, str) and value == UNKNOWN:
+    if is_unknown(value):
         unknown.append(loc)
         return None
     if isinstance(value, float) and value.is_integer():

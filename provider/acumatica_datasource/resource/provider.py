@@ -1,31 +1,40 @@
 """The dynamic provider: Pulumi's lifecycle mapped onto the spec, secrets and verify layers.
 
 The provider object is pickled into every resource's state. It holds nothing: clients,
-resolvers and settings are made inside the methods (and cached per provider process), so
-the pickle is a reference to this class and nothing else.
+resolvers and settings are made inside the methods, so the pickle is a reference to this
+class and nothing else.
+
+Each operation (a diff, a create, a refresh...) gets its own secret resolver, closed when the
+operation ends: a resolver remembers every version and value it read, and a provider process
+may live through many operations (the engine keeps one per deployment; tests keep one much
+longer), so a shared resolver would hide a secret rotated in the meantime.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
-import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any, NoReturn
 
 from pulumi import dynamic
 
+from acumatica_datasource.acumatica import DiscoveryCache
 from acumatica_datasource.errors import AcumaticaDataSourceError
 from acumatica_datasource.resource import outputs as out
 from acumatica_datasource.resource.properties import (
     INPUT_PROPERTIES,
-    UNKNOWN,
     Checked,
     check_properties,
     data_source_callback_url,
+    failure_property,
+    is_unknown,
     lookup,
     normalized_properties,
+    preview_properties,
     property_path,
     secret_references,
 )
@@ -42,8 +51,6 @@ from acumatica_datasource.verify import Report, verify_data_source
 
 DEBUG_VARIABLE = "ACUMATICA_DS_DEBUG"
 
-_resolvers: dict[str, SecretResolver] = {}
-_resolvers_lock = threading.Lock()
 _settings: dict[str, ProviderSettings] = {}
 
 
@@ -60,7 +67,8 @@ def _fail(message: str) -> NoReturn:
     traceback, which users should not see (set ACUMATICA_DS_DEBUG=1 to keep it)."""
     if not os.environ.get(DEBUG_VARIABLE):
         sys.tracebacklimit = 0
-    raise DataSourceError(message)
+    # "from None": an exception being handled would otherwise be printed before this one.
+    raise DataSourceError(message) from None
 
 
 def _warn(message: str) -> None:
@@ -83,14 +91,14 @@ def _stack_config() -> dict[str, Any]:
     return config if isinstance(config, dict) else {}
 
 
-def resolver_for(vault: VaultSettings | None) -> SecretResolver:
-    """One resolver (one Vault login, one read per secret) per Vault setting per process."""
-    key = json.dumps(vault.model_dump(mode="json") if vault else None, sort_keys=True)
-    with _resolvers_lock:
-        resolver = _resolvers.get(key)
-        if resolver is None:
-            resolver = _resolvers[key] = SecretResolver(vault)
-        return resolver
+@contextmanager
+def operation_secrets(vault: VaultSettings | None) -> Iterator[SecretResolver]:
+    """A resolver for one operation (one Vault login, one read per secret), then closed."""
+    resolver = SecretResolver(vault)
+    try:
+        yield resolver
+    finally:
+        resolver.close()
 
 
 class DataSourceProvider(dynamic.ResourceProvider):
@@ -113,20 +121,22 @@ class DataSourceProvider(dynamic.ResourceProvider):
         settings = _settings_now()
         checked = check_properties(news, default_mode=settings.default_mode)
         failures = [
-            dynamic.CheckFailure(property_path(p.loc), f"{property_path(p.loc)}: {p.message}")
+            dynamic.CheckFailure(failure_property(p.loc), f"{property_path(p.loc)}: {p.message}")
             for p in checked.problems
         ]
-        if failures or not checked.complete:
+        if failures:
             return dynamic.CheckResult(news, failures)
+        if not checked.complete:
+            return dynamic.CheckResult(preview_properties(checked, news), [])
         inputs = normalized_properties(checked, news)
         for key in out.OUTPUT_PROPERTIES:
             if key != "callback_url" and key in news:
                 inputs.setdefault(key, None)
         return dynamic.CheckResult(inputs, [])
 
-    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.DiffResult:
+    def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.DiffResult:
         """Which inputs changed, and whether a Vault secret was rotated since it was read."""
-        recorded = out.upgrade(olds)
+        recorded = _upgraded(olds, id_)
         changed = [
             key for key in (*INPUT_PROPERTIES, "callback_url") if _differs(key, recorded, news)
         ]
@@ -145,21 +155,28 @@ class DataSourceProvider(dynamic.ResourceProvider):
         versions = recorded.get("secret_versions") or {}
         if checked.source is None or not isinstance(versions, Mapping):
             return []
-        vault = checked.vault or _settings_now().vault
+        references = [
+            reference
+            for reference in secret_references(checked.source).values()
+            if isinstance(reference, VaultSecretRef)
+            and reference.vault.version is None
+            and isinstance(versions.get(reference.describe()), int | float)
+        ]
+        if not references:
+            return []
         rotated: list[str] = []
-        for reference in secret_references(checked.source).values():
-            if not isinstance(reference, VaultSecretRef) or reference.vault.version is not None:
-                continue
-            before = versions.get(reference.describe())
-            if not isinstance(before, int | float):
-                continue
-            try:
-                now = resolver_for(vault).metadata(reference).version
-            except AcumaticaDataSourceError as exc:
-                _warn(f"{checked.source.description}: could not check for a rotated secret: {exc}")
-                continue
-            if now is not None and now != before:
-                rotated.append("secret_versions")
+        with operation_secrets(checked.vault or _settings_now().vault) as resolver:
+            for reference in references:
+                try:
+                    now = resolver.metadata(reference).version
+                except AcumaticaDataSourceError as exc:
+                    _warn(
+                        f"{checked.source.description}: could not check whether a secret was "
+                        f"rotated: {exc}"
+                    )
+                    continue
+                if now is not None and now != versions[reference.describe()]:
+                    rotated.append("secret_versions")
         return rotated
 
     # --- create, update, read, delete ----------------------------------------------------
@@ -177,10 +194,7 @@ class DataSourceProvider(dynamic.ResourceProvider):
 
     def read(self, id_: str, props: dict[str, Any]) -> dynamic.ReadResult:
         """Refresh: verify again (unless mode is off) and record what changed in the world."""
-        try:
-            recorded = out.upgrade(props)
-        except ValueError as exc:
-            _fail(str(exc))
+        recorded = _upgraded(props, id_)
         checked = check_properties(_without_fingerprints(recorded))
         source = checked.source
         if source is None or source.verification.mode == "off":
@@ -192,7 +206,8 @@ class DataSourceProvider(dynamic.ResourceProvider):
                 "state; run up to verify again",
             }
             return dynamic.ReadResult(id_, recorded)
-        report = self._verify(source, checked)
+        with operation_secrets(checked.vault or _settings_now().vault) as resolver:
+            report = self._verify(source, checked, resolver)
         refreshed = dict(recorded)
         refreshed["verification"] = out.verification_output(report, source.verification.mode)
         refreshed["secret_versions"] = {
@@ -217,13 +232,14 @@ class DataSourceProvider(dynamic.ResourceProvider):
             _fail("a data source input is still unknown at apply time")
         return checked.source, checked
 
-    def _verify(self, source: DataSource, checked: Checked) -> Report:
-        settings = _settings_now()
+    def _verify(self, source: DataSource, checked: Checked, resolver: SecretResolver) -> Report:
+        # The site discovery cache lives for one operation too: a refresh must see a new build.
+        options = dataclasses.replace(_settings_now().verify_options, discovery=DiscoveryCache())
         return verify_data_source(
             source,
             callback_url=data_source_callback_url(source, checked.callback_base_url),
-            secrets=resolver_for(checked.vault or settings.vault),
-            options=settings.verify_options,
+            secrets=resolver,
+            options=options,
         )
 
     def _apply(
@@ -236,37 +252,63 @@ class DataSourceProvider(dynamic.ResourceProvider):
     ) -> dict[str, Any]:
         mode = source.verification.mode
         report: Report | None = None
-        if mode != "off":
-            report = self._verify(source, checked)
-            if not report.passed:
-                message = _failure_message(source, report)
-                if mode == "strict":
-                    _fail(message + " (verification.mode is strict: nothing was recorded)")
-                _warn(message + " (verification.mode is warn: recorded as failed)")
         inputs = normalized_properties(checked, props)
         connection_string = None
-        if source.expose_connection_string:
-            connection_string = self._connection_string(source, checked, inputs)
-        return out.build_outputs(
+        versions: dict[str, int | None] = {}
+        with operation_secrets(checked.vault or _settings_now().vault) as resolver:
+            if mode != "off":
+                report = self._verify(source, checked, resolver)
+                if not report.passed:
+                    message = _failure_message(source, report)
+                    if mode == "strict":
+                        _fail(message + " (verification.mode is strict: nothing was recorded)")
+                    _warn(message + " (verification.mode is warn: recorded as failed)")
+            if source.expose_connection_string:
+                connection_string = self._connection_string(source, inputs, resolver, versions)
+        outputs = out.build_outputs(
             inputs, source, report=report, connection_string=connection_string, previous=previous
         )
+        for reference, version in versions.items():
+            if outputs["secret_versions"].get(reference) is None:
+                outputs["secret_versions"][reference] = version
+        return outputs
 
     def _connection_string(
-        self, source: DataSource, checked: Checked, inputs: Mapping[str, Any]
+        self,
+        source: DataSource,
+        inputs: Mapping[str, Any],
+        resolver: SecretResolver,
+        versions: dict[str, int | None],
     ) -> str:
-        resolver = resolver_for(checked.vault or _settings_now().vault)
+        """The connection string with the secrets; ``versions`` learns the versions read."""
         auth = source.authentication
         values: dict[str, str] = {}
         for field in ("password", "client_secret"):
             reference = getattr(auth, field, None)
             if reference is not None:
                 try:
-                    values[field] = resolver.resolve(reference).value.reveal()
+                    resolved = resolver.resolve(reference)
                 except AcumaticaDataSourceError as exc:
-                    _fail(f"{source.description}: {exc}")
+                    _fail(
+                        f"the connection string of data source '{source.description}' cannot "
+                        f"be rendered (expose_connection_string is set): {exc}"
+                    )
+                values[field] = resolved.value.reveal()
+                versions[resolved.metadata.reference] = resolved.metadata.version
         return render_connection_string(
             source, callback_url=inputs.get("callback_url"), secrets=values
         )
+
+
+def _upgraded(recorded: Mapping[str, Any], id_: str) -> dict[str, Any]:
+    """Recorded outputs in the current shape; a clean failure for a newer provider's."""
+    try:
+        result = out.upgrade(recorded)
+    except ValueError as exc:
+        _fail(str(exc))
+    if id_ and not result.get("data_source_id"):
+        result["data_source_id"] = id_  # the resource id is the data source id
+    return result
 
 
 def _failure_message(source: DataSource, report: Report) -> str:
@@ -312,8 +354,8 @@ def _drop(tree: dict[str, Any], path: tuple[str, ...]) -> None:
 
 
 def _unknown(value: Any) -> bool:
-    if isinstance(value, str):
-        return value == UNKNOWN
+    if is_unknown(value):
+        return True
     if isinstance(value, Mapping):
         return any(_unknown(v) for v in value.values())
     if isinstance(value, list):

@@ -8,7 +8,7 @@ from typing import Any
 import pulumi
 from pulumi import dynamic
 
-from acumatica_datasource.resource.inputs import BasicAuth, OAuth2, Verification
+from acumatica_datasource.resource.inputs import BasicAuth, OAuth2, Verification, secret_input
 from acumatica_datasource.resource.outputs import OUTPUT_PROPERTIES
 from acumatica_datasource.resource.provider import DataSourceProvider
 from acumatica_datasource.spec import VaultSettings
@@ -73,8 +73,12 @@ class AcumaticaDataSource(dynamic.Resource, module="acumatica", name="DataSource
             "page_size": page_size,
             "operation_timeout": operation_timeout,
             "extra_connection_properties": extra_connection_properties,
-            "authentication": _mapping(authentication),
-            "verification_settings": _mapping(verification) if verification is not None else None,
+            "authentication": _guarded(_mapping(authentication), "authentication", _AUTH_SECRETS),
+            "verification_settings": _guarded(
+                _mapping(verification), "verification", _VERIFICATION_SECRETS
+            )
+            if verification is not None
+            else None,
             "expose_connection_string": expose_connection_string,
             "callback_base_url": callback_base_url,
             "vault": vault.model_dump(mode="json", exclude_none=True)
@@ -89,6 +93,31 @@ class AcumaticaDataSource(dynamic.Resource, module="acumatica", name="DataSource
         super().__init__(DataSourceProvider(), resource_name, props, options)
 
 
+_AUTH_SECRETS = (("password",), ("client_secret",))
+_VERIFICATION_SECRETS = (("login", "password"), ("login", "client_secret"), ("refresh_token",))
+
+
 def _mapping(value: Any) -> Any:
     to_input = getattr(value, "to_input", None)
     return to_input() if callable(to_input) else value
+
+
+def _guarded(value: Any, name: str, paths: tuple[tuple[str, ...], ...]) -> Any:
+    """A plain mapping's secret fields as :func:`secret_input` makes them: a plain string is
+    refused (it would be stored in clear), an Output becomes a Pulumi secret."""
+    if not isinstance(value, Mapping):
+        return value
+    result = dict(value)
+    for path in paths:
+        parent: dict[str, Any] | None = result
+        for part in path[:-1]:
+            child = parent.get(part) if parent is not None else None
+            if parent is None or not isinstance(child, Mapping):
+                parent = None
+                break
+            copied = dict(child)
+            parent[part] = copied
+            parent = copied
+        if parent is not None and parent.get(path[-1]) is not None:
+            parent[path[-1]] = secret_input(parent[path[-1]], ".".join((name, *path)))
+    return result
