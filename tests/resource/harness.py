@@ -113,6 +113,7 @@ class ProviderServer:
     """(operation, text) of every response and error received."""
     _channel: grpc.Channel | None = None
     _stub: Any = None
+    _config: dict[str, Any] | None = None
 
     @property
     def stderr_path(self) -> Path:
@@ -178,10 +179,19 @@ class ProviderServer:
         return response
 
     def configure(self, config: Mapping[str, Any]) -> None:
+        self._config = dict(config)
         request = provider_pb2.ConfigureRequest(
             args=to_struct(config), acceptSecrets=True, acceptResources=True
         )
         self._call("configure", "Configure", request)
+
+    def restart(self) -> None:
+        """A new provider process, as the engine starts for every command (a refresh after
+        an up, say), configured as before."""
+        self.stop()
+        self.start()
+        if self._config is not None:
+            self.configure(self._config)
 
     def check(
         self, news: Mapping[str, Any], olds: Mapping[str, Any] | None = None, name: str = "ds"

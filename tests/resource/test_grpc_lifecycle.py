@@ -184,6 +184,7 @@ def test_refresh_records_a_rotated_secret_version(
     id_, outputs = provider.up(basic_props(sandbox.url))
     before = outputs["secret_versions"][PASSWORD_REF]
     put_test_secrets(bao)
+    provider.restart()  # `pulumi refresh` is a new command: a new provider process
     _, refreshed = provider.read(id_, outputs)
     assert refreshed["secret_versions"][PASSWORD_REF] == before + 1
 

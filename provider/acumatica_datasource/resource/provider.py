@@ -4,25 +4,24 @@ The provider object is pickled into every resource's state. It holds nothing: cl
 resolvers and settings are made inside the methods, so the pickle is a reference to this
 class and nothing else.
 
-Each operation (a diff, a create, a refresh...) gets its own secret resolver, closed when the
-operation ends: a resolver remembers every version and value it read, and a provider process
-may live through many operations (the engine keeps one per deployment; tests keep one much
-longer), so a shared resolver would hide a secret rotated in the meantime.
+The engine starts one provider process per command (preview, up, refresh...). Within it,
+one secret resolver per Vault setting logs in once and reads each secret once, and site
+discovery happens once per site. A diff asks Vault afresh for the versions it compares
+(forgetting what the resolver remembered of that secret), so a rotation is never hidden.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import sys
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, NoReturn
 
 from pulumi import dynamic
 
-from acumatica_datasource.acumatica import DiscoveryCache
 from acumatica_datasource.errors import AcumaticaDataSourceError
 from acumatica_datasource.resource import outputs as out
 from acumatica_datasource.resource.properties import (
@@ -77,7 +76,9 @@ def _warn(message: str) -> None:
 
 
 def _settings_now() -> ProviderSettings:
-    return _settings.get("current") or ProviderSettings.load(_stack_config(), os.environ)
+    if "current" not in _settings:  # configure() normally ran first
+        _settings["current"] = ProviderSettings.load(_stack_config(), os.environ)
+    return _settings["current"]
 
 
 def _stack_config() -> dict[str, Any]:
@@ -91,14 +92,20 @@ def _stack_config() -> dict[str, Any]:
     return config if isinstance(config, dict) else {}
 
 
+_resolvers: dict[str, SecretResolver] = {}
+_resolvers_lock = threading.Lock()
+
+
 @contextmanager
 def operation_secrets(vault: VaultSettings | None) -> Iterator[SecretResolver]:
-    """A resolver for one operation (one Vault login, one read per secret), then closed."""
-    resolver = SecretResolver(vault)
-    try:
-        yield resolver
-    finally:
-        resolver.close()
+    """The process's resolver for a Vault setting: one login and one read per secret for
+    the whole command, shared by the operations the engine runs in parallel."""
+    key = json.dumps(vault.model_dump(mode="json") if vault else None, sort_keys=True)
+    with _resolvers_lock:
+        resolver = _resolvers.get(key)
+        if resolver is None:
+            resolver = _resolvers[key] = SecretResolver(vault)
+    yield resolver
 
 
 class DataSourceProvider(dynamic.ResourceProvider):
@@ -167,6 +174,7 @@ class DataSourceProvider(dynamic.ResourceProvider):
         rotated: list[str] = []
         with operation_secrets(checked.vault or _settings_now().vault) as resolver:
             for reference in references:
+                resolver.forget(reference)
                 try:
                     now = resolver.metadata(reference).version
                 except AcumaticaDataSourceError as exc:
@@ -233,13 +241,11 @@ class DataSourceProvider(dynamic.ResourceProvider):
         return checked.source, checked
 
     def _verify(self, source: DataSource, checked: Checked, resolver: SecretResolver) -> Report:
-        # The site discovery cache lives for one operation too: a refresh must see a new build.
-        options = dataclasses.replace(_settings_now().verify_options, discovery=DiscoveryCache())
         return verify_data_source(
             source,
             callback_url=data_source_callback_url(source, checked.callback_base_url),
             secrets=resolver,
-            options=options,
+            options=_settings_now().verify_options,
         )
 
     def _apply(

@@ -274,6 +274,15 @@ class SecretResolver:
         logger.info("wrote %s (%s, new version %s)", desc, engine, written.version)
         return self._vault_metadata(ref, vault, engine, written.version, written.created_time)
 
+    def forget(self, ref: SecretReference) -> None:
+        """Forget what was read of a Vault reference's secret: the next :meth:`resolve` or
+        :meth:`metadata` asks Vault again (to see a rotation). Other secrets stay cached."""
+        if not isinstance(ref, VaultSecretRef):
+            return
+        loc = ref.vault
+        self._reads.forget(lambda k: k[0] == loc.mount and k[1] == loc.path)
+        self._versions.forget(lambda k: k[0] == loc.mount and k[1] == loc.path)
+
     def close(self) -> None:
         """Forget cached secrets and the token; release the HTTP session."""
         with self._lock:
