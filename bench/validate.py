@@ -74,7 +74,9 @@ def main() -> None:
     print(f"environment: {SOURCES} data sources, {size / 1024:.0f} KiB of YAML")
     print(f"python -c 'import pydantic': {base * 1000:.0f} ms (median of {RUNS})")
     print(f"acumatica-ds validate:       {whole * 1000:.0f} ms (median of {RUNS})")
-    print(f"time per data source:        {(whole - base) / SOURCES * 1e6:.0f} us above the baseline")
+    print(
+        f"time per data source:        {(whole - base) / SOURCES * 1e6:.0f} us above the baseline"
+    )
     print(f"ratio validate / import pydantic: {whole / base:.2f}")
 
 

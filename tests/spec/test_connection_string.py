@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from tests.spec.helpers import basic_source, check, environment, oauth_source
 
 from acumatica_datasource.spec import connection_string, render_connection_string
-from tests.spec.helpers import basic_source, check, environment, oauth_source
 
 
 def test_render_quotes_only_when_needed() -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from tests.spec.helpers import check_yaml
 
 from acumatica_datasource.spec import SpecError, load_environment, validate_file
-from tests.spec.helpers import check_yaml
 
 BASE = """
 environment: dev

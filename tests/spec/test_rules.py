@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from tests.spec.helpers import (
     CLIENT_ID,
     basic_source,
@@ -514,8 +513,8 @@ def test_environment_name_rules(name: str) -> None:
     path, message = only_problem(check(environment(environment=name)))
     assert path == "environment"
     assert message.startswith(
-        "must be lower-case letters, digits and dashes"
-    ) or message.startswith("must be at most 63")
+        ("must be lower-case letters, digits and dashes", "must be at most 63")
+    )
 
 
 def test_root_must_be_a_mapping() -> None:

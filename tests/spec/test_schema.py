@@ -9,9 +9,9 @@ from typing import Any
 
 import jsonschema
 import pytest
+from tests.spec.helpers import CLIENT_ID, basic_source, check, environment, oauth_source
 
 from acumatica_datasource.spec.schema import json_schema
-from tests.spec.helpers import CLIENT_ID, basic_source, check, environment, oauth_source
 
 ROOT = Path(__file__).parents[2]
 
