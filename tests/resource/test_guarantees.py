@@ -172,6 +172,22 @@ def version_1_outputs(url: str) -> dict[str, Any]:
     }
 
 
+def test_version_1_checks_become_a_compact_map() -> None:
+    old = {
+        **version_1_outputs("https://erp.example.com"),
+        "verification": {
+            "status": "failed",
+            "checks": [
+                {"name": "login", "status": "ok", "detail": "logged in"},
+                {"name": "page", "status": "failed", "detail": "HTTP 403"},
+            ],
+        },
+    }
+    upgraded = upgrade(old)
+    assert upgraded["verification"]["checks"] == {"login": "ok", "page": "failed"}
+    assert upgraded["verification"]["problems"] == ["page: HTTP 403"]
+
+
 def test_upgrade_fills_in_the_current_shape() -> None:
     upgraded = upgrade(version_0_outputs("https://erp.example.com"))
     assert upgraded["provider_version"] == PROVIDER_VERSION

@@ -37,7 +37,7 @@ from acumatica_datasource.resource.properties import (
 from acumatica_datasource.spec import DataSource, InlineSecretRef, render_connection_string
 from acumatica_datasource.verify import Report
 
-PROVIDER_VERSION = 1
+PROVIDER_VERSION = 2
 OUTPUT_PROPERTIES = (
     "callback_url",
     "connection_string_template",
@@ -76,7 +76,27 @@ def _from_version_0(outputs: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+def _from_version_1(outputs: dict[str, Any]) -> dict[str, Any]:
+    """Version 1 recorded every check with its detail; version 2 keeps a compact
+    ``{name: status}`` map and the details of the checks that did not pass (``problems``)."""
+    result = dict(outputs)
+    verification = dict(result.get("verification") or {})
+    checks = verification.get("checks")
+    if isinstance(checks, list):
+        verification["checks"] = {
+            str(c.get("name")): c.get("status") for c in checks if isinstance(c, Mapping)
+        }
+        verification["problems"] = [
+            f"{c.get('name')}: {c.get('detail')}"
+            for c in checks
+            if isinstance(c, Mapping) and c.get("status") in ("failed", "warning")
+        ]
+    result["verification"] = verification
+    return result
+
+
 _UPGRADES[0] = _from_version_0
+_UPGRADES[1] = _from_version_1
 
 
 def upgrade(outputs: Mapping[str, Any]) -> dict[str, Any]:
@@ -118,8 +138,10 @@ def same_secret(value: Any, recorded: Any) -> bool:
 
 
 def verification_output(report: Report | None, mode: str) -> dict[str, Any]:
-    """The ``verification`` output: status, time, checks and server facts (no timings, so
-    a refresh of an unchanged world records no change but ``checked_at``)."""
+    """The ``verification`` output: status, time, each check's status, the details of those
+    that did not pass, and server facts. No timings, and no details of passing checks: a
+    refresh of an unchanged world records no change but ``checked_at``, and the state stays
+    small."""
     if report is None:
         return {"status": "off", "mode": mode, "checked_at": None, "summary": "not verified"}
     return {
@@ -127,8 +149,11 @@ def verification_output(report: Report | None, mode: str) -> dict[str, Any]:
         "mode": mode,
         "checked_at": report.checked_at,
         "summary": _short(report.summary()),
-        "checks": [
-            {"name": c.name, "status": c.status, "detail": _short(c.detail)} for c in report.checks
+        "checks": {c.name: c.status for c in report.checks},
+        "problems": [
+            _short(f"{c.name}: {c.detail}")
+            for c in report.checks
+            if c.status in ("failed", "warning")
         ],
         "server": report.server.as_dict(),
         "callback_registered": report.callback_registered,

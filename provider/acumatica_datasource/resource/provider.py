@@ -135,11 +135,7 @@ class DataSourceProvider(dynamic.ResourceProvider):
             return dynamic.CheckResult(news, failures)
         if not checked.complete:
             return dynamic.CheckResult(preview_properties(checked, news), [])
-        inputs = normalized_properties(checked, news)
-        for key in out.OUTPUT_PROPERTIES:
-            if key != "callback_url" and key in news:
-                inputs.setdefault(key, None)
-        return dynamic.CheckResult(inputs, [])
+        return dynamic.CheckResult(normalized_properties(checked, news), [])
 
     def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.DiffResult:
         """Which inputs changed, and whether a Vault secret was rotated since it was read."""
