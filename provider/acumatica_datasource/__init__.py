@@ -13,19 +13,6 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-_RESOURCE_NAMES = (
-    "AcumaticaDataSource",
-    "BasicAuth",
-    "DataSourceError",
-    "DataSourceProvider",
-    "EnvSecret",
-    "OAuth2",
-    "VaultSecret",
-    "Verification",
-    "VerificationLogin",
-    "declare_environment",
-)
-
 if TYPE_CHECKING:
     from acumatica_datasource.resource import (
         AcumaticaDataSource,
@@ -42,7 +29,7 @@ if TYPE_CHECKING:
 
 
 def __getattr__(name: str) -> Any:
-    if name in _RESOURCE_NAMES:
+    if name in __all__ and name != "__version__":
         return getattr(importlib.import_module("acumatica_datasource.resource"), name)
     raise AttributeError(f"module 'acumatica_datasource' has no attribute {name!r}")
 
