@@ -1,0 +1,127 @@
+"""The example programs run through the real engine: examples/python-program and the root
+Pulumi.yaml program (pulumi_program/), against the sandbox with secrets in OpenBao."""
+
+from __future__ import annotations
+
+import runpy
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from tests.support.openbao import OpenBaoServer, running_openbao
+from tests.support.pulumi_engine import (
+    EngineSandbox,
+    collect_abandoned_programs,
+    engine_sandbox,
+    locate_cli,
+)
+from tests.support.sandbox import Control, running_sandbox
+
+from acumatica_datasource.sandbox import Sandbox
+
+pytestmark = pytest.mark.engine
+
+ROOT = Path(__file__).parents[2]
+SECRETS = {
+    "password": "Example-Passw0rd",
+    "client_secret": "Example-Client-Secret",
+    "probe_client_secret": "Example-Probe-Secret",
+}
+BI_CLIENT = "88358B02-A48D-A50E-F710-39C1636C30F6@ACME"
+PROBE_CLIENT = "5D4C3B2A-1F0E-4D9C-8B7A-6E5F4D3C2B1A@ACME"
+
+
+@pytest.fixture
+def site() -> Iterator[Sandbox]:
+    tenant = {
+        "users": [{"name": "nectari", "password": SECRETS["password"]}],
+        "connected_apps": [
+            {
+                "client_id": BI_CLIENT,
+                "name": "Nectari",
+                "flow": "authorization_code",
+                "secrets": [SECRETS["client_secret"]],
+                "redirect_uris": ["https://bi.example.com/oauth/callback/erp-oauth"],
+            },
+            {
+                "client_id": PROBE_CLIENT,
+                "name": "Probe",
+                "flow": "password",
+                "secrets": [SECRETS["probe_client_secret"]],
+            },
+        ],
+    }
+    with running_sandbox(tenant=tenant) as sandbox:
+        yield sandbox
+        assert Control(sandbox.url).open_sessions() == 0
+
+
+@pytest.fixture
+def vault(tmp_path: Path) -> Iterator[OpenBaoServer]:
+    with running_openbao(tmp_path / "openbao") as server:
+        server.put("acumatica/dev", SECRETS)
+        yield server
+
+
+@pytest.fixture
+def engine(tmp_path: Path, vault: OpenBaoServer) -> Iterator[EngineSandbox]:
+    sandbox = engine_sandbox(locate_cli(), tmp_path / "engine")
+    sandbox.env.update(VAULT_ADDR=vault.address, VAULT_TOKEN="root")
+    yield sandbox
+    collect_abandoned_programs()
+
+
+def test_python_program_example(
+    engine: EngineSandbox, site: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ACUMATICA_URL", site.url)
+    monkeypatch.syspath_prepend(str(ROOT / "examples" / "python-program"))
+    sys.modules.pop("program", None)
+    from program import program  # the example's own module
+
+    stack = engine.stack(program, project_name="acumatica-python-program")
+    outputs = stack.up().outputs
+    assert outputs["callback_url"].value == "https://bi.example.com/oauth/callback/erp-oauth"
+    assert outputs["basic_verification"].value == "ok"
+    assert outputs["oauth_verification"].value == "ok"
+    stack.destroy()
+
+
+def test_root_pulumi_program(engine: EngineSandbox, site: Sandbox, tmp_path: Path) -> None:
+    environment = {
+        "environment": "dev",
+        "data_sources": [
+            {
+                "description": "ERP",
+                "url": site.url,
+                "company": "ACME",
+                "authentication": {
+                    "strategy": "basic",
+                    "username": "nectari",
+                    "password": {"vault": {"path": "acumatica/dev", "key": "password"}},
+                },
+            }
+        ],
+    }
+    path = tmp_path / "dev.yaml"
+    path.write_text(yaml.safe_dump(environment))
+
+    def program() -> None:
+        runpy.run_path(str(ROOT / "pulumi_program" / "__main__.py"))
+
+    project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["name"]
+    stack = engine.stack(program, project_name=project)
+    stack.set_config("acumatica:environmentFile", auto_config(str(path)))
+    outputs = stack.up().outputs
+    assert outputs["data_sources"].value == {
+        "erp": {"description": "ERP", "verification": "ok", "callback_url": None}
+    }
+    stack.destroy()
+
+
+def auto_config(value: str) -> object:
+    from pulumi import automation as auto
+
+    return auto.ConfigValue(value=value)
