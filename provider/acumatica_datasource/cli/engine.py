@@ -342,7 +342,10 @@ class EngineRunner:
                     preview = self.stack.preview(**callbacks)
                     changes = _summary(preview.change_summary)
                 elif operation == "up":
-                    changes = _summary(self.stack.up(**callbacks).summary.resource_changes)
+                    # data sources are independent: one failing must not leave the others
+                    # unattempted (and unexplained); the run still fails
+                    up = self.stack.up(continue_on_error=True, **callbacks)
+                    changes = _summary(up.summary.resource_changes)
                 elif operation == "refresh":
                     changes = _summary(self.stack.refresh(**callbacks).summary.resource_changes)
                 elif operation == "destroy":
