@@ -19,16 +19,11 @@ from tests.support.e2e import (
     environment,
     running_world,
 )
-from tests.support.pulumi_engine import collect_abandoned_programs, locate_cli
+from tests.support.pulumi_engine import collect_abandoned_programs
 
 from acumatica_datasource.cli.pulumi_cli import PulumiCli
 
 __all__ = ["CLIENT_ID", "PASSPHRASE", "SECRETS", "Run", "World", "environment"]
-
-
-@pytest.fixture(scope="session")
-def pulumi_cli() -> PulumiCli:
-    return locate_cli()
 
 
 @pytest.fixture

@@ -29,7 +29,6 @@ from tests.resilience.support import (
     wait_for_sessions,
 )
 from tests.support.e2e import World, running_world
-from tests.support.pulumi_engine import locate_cli
 
 from acumatica_datasource.cli.pulumi_cli import PulumiCli
 
@@ -63,11 +62,6 @@ class Scenario:
         self.figures.count_runs(self.world.runs)
         self.figures.secret_hits = len(self.secret_hits())
         self.figures.seconds = round(time.monotonic() - self.started, 1)
-
-
-@pytest.fixture(scope="session")
-def pulumi_cli() -> PulumiCli:
-    return locate_cli()
 
 
 @pytest.fixture(scope="session")

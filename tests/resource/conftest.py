@@ -23,10 +23,7 @@ import pytest
 from tests.resource.harness import ProviderServer, provider_env, running_provider
 from tests.support.openbao import OpenBaoServer, running_openbao
 from tests.support.pulumi_engine import (
-    EngineSandbox,
     collect_abandoned_programs,
-    engine_sandbox,
-    locate_cli,
 )
 from tests.support.sandbox import (
     CODE_CLIENT_ID,
@@ -36,7 +33,6 @@ from tests.support.sandbox import (
     running_sandbox,
 )
 
-from acumatica_datasource.cli.pulumi_cli import PulumiCli
 from acumatica_datasource.sandbox import Sandbox
 
 PASSWORD = "Pw-9f2c4e71-admin"
@@ -211,18 +207,6 @@ def world(control: Control, provider: ProviderServer) -> Iterator[Control]:
 
 
 # -- engine ----------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def pulumi_cli() -> PulumiCli:
-    """The Pulumi CLI: on PATH, cached, or built once into the cache (minutes, first time)."""
-    return locate_cli()
-
-
-@pytest.fixture
-def engine(pulumi_cli: PulumiCli, tmp_path: Path) -> EngineSandbox:
-    """An isolated offline engine setup (file backend, PULUMI_HOME, work dir) in tmp_path."""
-    return engine_sandbox(pulumi_cli, tmp_path)
 
 
 @pytest.fixture(autouse=True)

@@ -141,8 +141,8 @@ def test_data_source_selection(site: Site, verify: Run, tmp_path: Path) -> None:
     ("args", "message"),
     [
         (["--data-source", "nope"], "no data source nope; known: basic"),
-        (["--sessions-per-site", "0"], "--sessions-per-site must be at least 1"),
-        (["--sessions-per-site", "two"], "invalid int value"),
+        (["--sessions-per-site", "0"], "--sessions-per-site: must be at least 1"),
+        (["--sessions-per-site", "two"], "'two' is not a whole number"),
         (["--ca-bundle", "/nonexistent/ca.pem"], "/nonexistent/ca.pem"),
     ],
 )

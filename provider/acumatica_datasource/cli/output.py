@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from acumatica_datasource.spec import Environment
 
 
 def add_format_option(parser: argparse.ArgumentParser) -> None:
@@ -24,3 +28,38 @@ def note(message: str) -> None:
 def error(message: str) -> None:
     """An error line on stderr, prefixed with the program name."""
     print(f"acumatica-ds: {message}", file=sys.stderr, flush=True)
+
+
+def _at_least_one(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def add_sessions_option(parser: argparse.ArgumentParser) -> None:
+    """Add ``--sessions-per-site N`` (a usage error, exit 2, below 1)."""
+    parser.add_argument(
+        "--sessions-per-site",
+        type=_at_least_one,
+        metavar="N",
+        help="concurrent Acumatica sessions per site (default 1, or "
+        "$ACUMATICA_DS_SESSIONS_PER_SITE); at most the license's API users",
+    )
+
+
+def load_environment(path: str) -> Environment | int:
+    """The validated environment file, or, after printing every problem on stderr, the exit
+    code: 2 when the file cannot be read, 1 when it is invalid."""
+    from acumatica_datasource.spec import SpecError
+    from acumatica_datasource.spec import load_environment as load
+
+    try:
+        return load(path)
+    except SpecError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return 2 if any(p.message.startswith("cannot read the file") for p in exc.problems) else 1

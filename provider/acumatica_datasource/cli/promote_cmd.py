@@ -38,9 +38,6 @@ def run(args: argparse.Namespace) -> int:
     if len(set(names)) != len(names):
         output.error("two files name the same environment (stack): " + ", ".join(names))
         return 2
-    if args.sessions_per_site is not None and args.sessions_per_site < 1:
-        output.error("--sessions-per-site must be at least 1")
-        return 2
     summary: list[dict[str, Any]] = []
     failed = False
     for result in results:

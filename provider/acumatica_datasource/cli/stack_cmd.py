@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
 from acumatica_datasource.cli import output
 
@@ -32,12 +31,7 @@ def add_engine_options(parser: argparse.ArgumentParser, *, stack: bool = True) -
         help="local state directory (default $ACUMATICA_DS_STATE_DIR or ./.acumatica-ds/state; "
         "ignored when PULUMI_BACKEND_URL is set)",
     )
-    parser.add_argument(
-        "--sessions-per-site",
-        type=int,
-        metavar="N",
-        help="concurrent Acumatica sessions per site (default 1); at most the license's API users",
-    )
+    output.add_sessions_option(parser)
     parser.add_argument(
         "--clear-pending",
         action="store_true",
@@ -48,17 +42,10 @@ def add_engine_options(parser: argparse.ArgumentParser, *, stack: bool = True) -
 def run(args: argparse.Namespace) -> int:
     """Run one operation on the environment's stack."""
     from acumatica_datasource.cli.engine import EngineError, EngineRunner, EngineSettings
-    from acumatica_datasource.spec import SpecError, load_environment
 
-    if args.sessions_per_site is not None and args.sessions_per_site < 1:
-        output.error("--sessions-per-site must be at least 1")
-        return 2
-    try:
-        environment = load_environment(args.env)
-    except SpecError as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
-        return 2 if any(p.message.startswith("cannot read") for p in exc.problems) else 1
+    environment = output.load_environment(args.env)
+    if isinstance(environment, int):
+        return environment
     settings = EngineSettings(
         state_dir=EngineSettings.state_directory(args.state),
         stack=args.stack or environment.environment,

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import threading
 from pathlib import Path
 
@@ -26,13 +25,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="DESCRIPTION",
         help="verify only this data source (its description or id); repeatable",
     )
-    parser.add_argument(
-        "--sessions-per-site",
-        type=int,
-        metavar="N",
-        help="concurrent Acumatica sessions per site (default 1, or "
-        "$ACUMATICA_DS_SESSIONS_PER_SITE); at most the license's API users",
-    )
+    output.add_sessions_option(parser)
     parser.add_argument(
         "--ca-bundle",
         metavar="FILE",
@@ -44,20 +37,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Verify the selected data sources in parallel and report."""
     from acumatica_datasource.secrets import SecretResolver
-    from acumatica_datasource.spec import load_environment
-    from acumatica_datasource.spec.document import SpecError
     from acumatica_datasource.verify import VerifyOptions, verify_all
 
-    if args.sessions_per_site is not None and args.sessions_per_site < 1:
-        output.error("--sessions-per-site must be at least 1")
-        return 2
-    try:
-        environment = load_environment(args.file)
-    except SpecError as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
-        unreadable = any(p.message.startswith("cannot read the file") for p in exc.problems)
-        return 2 if unreadable else 1
+    environment = output.load_environment(args.file)
+    if isinstance(environment, int):
+        return environment
     sources = environment.data_sources
     if args.data_source:
         wanted = {name.strip().casefold() for name in args.data_source}
