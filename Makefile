@@ -28,8 +28,12 @@ schema: setup  ## regenerate schema.json from the models
 pulumi: setup  ## locate or build the Pulumi CLI (one-time build of a few minutes)
 	$(RUN) python -m acumatica_datasource.cli.pulumi_cli
 
-bench: setup
+bench: setup  ## every benchmark (a few minutes); figures in docs/performance.md
 	$(RUN) python bench/validate.py
+	$(RUN) python bench/sandbox.py
+	$(RUN) python bench/verify.py
+	$(RUN) python bench/parallel.py
+	$(RUN) python bench/stack.py
 
 clean:
 	rm -rf .venv .tools .pytest_cache .mypy_cache .ruff_cache .hypothesis
