@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 import httpx
 
@@ -97,13 +97,14 @@ class Session:
         select: str | None = None,
     ) -> list[dict[str, Any]]:
         """One page of an entity: ``GET /entity/{endpoint}/{version}/{entity}``."""
-        params: dict[str, str | int] = {"$top": top, "$skip": skip}
+        # Acumatica's documented form: the "$" of the parameter names is not encoded
+        query = f"$top={top}&$skip={skip}"
         if select:
-            params["$select"] = select
+            query += f"&$select={quote(select, safe=',')}"
         path = f"/entity/{endpoint}/{version}/{entity}"
         action = f"read {entity} ({endpoint} {version}, $top={top}, $skip={skip})"
         response = self.client.connection.request(
-            "GET", path, action=action, retry=idempotent, params=params, headers=self.headers
+            "GET", f"{path}?{query}", action=action, retry=idempotent, headers=self.headers
         )
         try:
             records = response.json()

@@ -133,8 +133,7 @@ async def _dispatch(request: web.Request) -> web.StreamResponse:
     entry = RequestEntry(
         method=request.method,
         path=path,
-        query=request.rel_url.query_string,
-        raw_query=request.rel_url.raw_query_string,
+        query=request.rel_url.raw_query_string,
         params=list(request.query.items()),
     )
     world.log.append(entry)

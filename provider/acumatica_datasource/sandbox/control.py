@@ -1,6 +1,8 @@
 """The test control API under ``/_sandbox`` (loopback peers only; never logged or faulted).
 
-* ``GET /_sandbox/state`` - open sessions, the sessions, the request log (oldest first).
+* ``GET /_sandbox/state`` - open sessions, the sessions, the request log (oldest first;
+  each entry has ``method``, ``path`` (no query), ``query`` (the raw query string, as sent),
+  ``params`` (decoded), ``status`` and ``duration_ms``).
 * ``GET|POST|DELETE /_sandbox/faults`` - list, add (see :mod:`.faults`), clear faults.
 * ``POST /_sandbox/reset`` - forget sessions, tokens, codes, faults, the log and the rate
   window; restore users and applications changed by PATCH.

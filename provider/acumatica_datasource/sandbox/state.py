@@ -177,8 +177,9 @@ class RequestEntry:
     method: str
     path: str
     query: str
-    raw_query: str
+    """The raw query string, as sent."""
     params: list[tuple[str, str]]
+    """The decoded query parameters."""
     status: int | None = None
     duration_ms: float | None = None
 
@@ -188,7 +189,6 @@ class RequestEntry:
             "method": self.method,
             "path": self.path,
             "query": self.query,
-            "raw_query": self.raw_query,
             "params": [list(pair) for pair in self.params],
             "status": self.status,
             "duration_ms": None if self.duration_ms is None else round(self.duration_ms, 3),
