@@ -10,7 +10,7 @@ setup:  ## install uv if needed, then the locked dependencies into .venv
 demo: setup  ## the main job: sandbox + OpenBao + Pulumi, all on loopback
 	$(RUN) python scripts/demo.py
 
-test: setup lint typecheck pytest  ## the whole suite: ruff, mypy --strict, pytest
+test: setup lint typecheck pulumi pytest  ## the whole suite: ruff, mypy --strict, pytest
 
 lint:
 	$(RUN) ruff check provider tests bench scripts examples pulumi_program
@@ -25,7 +25,7 @@ pytest:
 schema: setup  ## regenerate schema.json from the models
 	$(RUN) acumatica-ds schema > schema.json
 
-pulumi: setup  ## locate or build the Pulumi CLI (one-time build of a few minutes)
+pulumi: setup  ## locate or build the Pulumi CLI (a one-time build of a few minutes)
 	$(RUN) python -m acumatica_datasource.cli.pulumi_cli
 
 bench: setup  ## every benchmark (a few minutes); figures in docs/performance.md
