@@ -48,7 +48,6 @@ def test_state_logs_every_request_with_its_query(client: httpx.Client, control: 
     assert requests[2]["query"] == "$top=1"
 
 
-
 def test_reset_clears_sessions_tokens_faults_and_log(
     client: httpx.Client, control: Control
 ) -> None:
