@@ -4,9 +4,11 @@ against the sandbox, with secrets in OpenBao."""
 from __future__ import annotations
 
 import copy
+import subprocess
+import sys
 
 import pytest
-from tests.e2e.conftest import World, environment
+from tests.e2e.conftest import SECRETS, World, environment
 
 pytestmark = pytest.mark.engine
 
@@ -49,7 +51,7 @@ def test_lifecycle(world: World) -> None:
     assert update.result["changes"] == {"create": 0, "update": 1, "delete": 0, "same": 1}
     assert "page_size" in update.stderr
 
-    world.vault.put("acumatica/e2e", {**world_secrets(), "password": "E2e-Rotated-Passw0rd"})
+    world.vault.put("acumatica/e2e", {**SECRETS, "password": "E2e-Rotated-Passw0rd"})
     world.control.patch_user("nectari", password="E2e-Rotated-Passw0rd")
     rotated = world.acumatica_ds("preview", "--env", str(path), "--format", "json")
     assert rotated.code == 0, rotated.stderr
@@ -70,12 +72,6 @@ def test_lifecycle(world: World) -> None:
     assert destroy.result["changes"]["delete"] == 2
 
     assert world.secret_hits() == []
-
-
-def world_secrets() -> dict[str, str]:
-    from tests.e2e.conftest import SECRETS
-
-    return dict(SECRETS)
 
 
 def test_strict_failure_records_nothing_and_says_why(world: World) -> None:
@@ -100,9 +96,6 @@ def test_invalid_file_and_missing_passphrase(world: World) -> None:
     assert missing.code == 2
     env_less = world.env()
     env_less.pop("PULUMI_CONFIG_PASSPHRASE")
-    import subprocess
-    import sys
-
     done = subprocess.run(
         [sys.executable, "-m", "acumatica_datasource", "preview", "--env", str(good)],
         env=env_less,

@@ -9,7 +9,7 @@ from typing import Any
 
 import jsonschema
 import pytest
-from tests.spec.helpers import CLIENT_ID, basic_source, check, environment, oauth_source
+from tests.spec.helpers import basic_source, check, environment, oauth_source
 
 from acumatica_datasource.spec.schema import json_schema
 
@@ -151,4 +151,3 @@ def test_rules_json_schema_cannot_express_are_only_in_the_models() -> None:
     for document in (duplicate, wrong_tenant):
         assert jsonschema.Draft202012Validator(json_schema()).is_valid(document)
         assert not check(document).valid
-    assert CLIENT_ID.endswith("@ACME")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+import random
 import ssl
 import threading
 import time
 from collections.abc import Callable
-from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -21,10 +21,11 @@ from acumatica_datasource.redaction import Redactor
 USER_AGENT = "acumatica-ds/0.1 (+https://github.com/acumatica-datasource)"
 MAX_RETRY_AFTER = 30.0
 """Longest ``Retry-After`` honoured (seconds); the operation timeout bounds it too."""
+MAX_BACKOFF = 5.0
+"""Longest backoff between two attempts (seconds)."""
 MAX_ATTEMPTS = 8
 
 Retryable = Callable[[errors.AcumaticaError], bool]
-ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
 
 
 def idempotent(error: errors.AcumaticaError) -> bool:
@@ -146,52 +147,40 @@ class Connection:
         except errors.AcumaticaError as exc:
             if not retry(exc):
                 raise
-            first: ExcInfo = (type(exc), exc, exc.__traceback__)
+            first = exc
         return self._retry(attempt, first, retry=retry, budget=budget, started=started)
 
     def _retry(
         self,
         attempt: Callable[[], httpx.Response],
-        first: ExcInfo,
+        first: errors.AcumaticaError,
         *,
         retry: Retryable,
         budget: float,
         started: float,
     ) -> httpx.Response:
-        """Retry after a first retryable failure, with tenacity's policy and clock.
-
-        This is tenacity's own ``Retrying.__call__`` loop, entered with the first attempt's
-        outcome already recorded (so that a request that succeeds at once never pays for it).
-        """
+        """Retry after a first retryable failure: wait as tenacity would, then let tenacity
+        run the remaining attempts within what is left of ``budget``."""
+        delay = _delay(first, attempt_number=1)
+        remaining = budget - (time.monotonic() - started)
         retrying = tenacity.Retrying(
             retry=tenacity.retry_if_exception(
                 lambda exc: isinstance(exc, errors.AcumaticaError) and retry(exc)
             ),
             wait=_wait,
-            stop=tenacity.stop_before_delay(budget) | tenacity.stop_after_attempt(MAX_ATTEMPTS),
+            stop=tenacity.stop_before_delay(remaining - delay)
+            | tenacity.stop_after_attempt(MAX_ATTEMPTS - 1),
             reraise=True,
         )
-        retrying.begin()
-        state = tenacity.RetryCallState(retrying, attempt, (), {})
-        state.start_time = started
-        state.set_exception(first)
         try:
-            while True:
-                action = retrying.iter(state)
-                if isinstance(action, tenacity.DoAttempt):
-                    try:
-                        state.set_result(attempt())
-                    except BaseException as exc:  # noqa: BLE001 - recorded; tenacity decides
-                        state.set_exception((type(exc), exc, exc.__traceback__))
-                elif isinstance(action, tenacity.DoSleep):
-                    state.prepare_for_next_attempt()
-                    retrying.sleep(action)
-                else:
-                    result: httpx.Response = action
-                    return result
+            if delay >= remaining:
+                raise first
+            time.sleep(delay)
+            result: httpx.Response = retrying(attempt)
+            return result
         except errors.AcumaticaError as exc:
             if retry(exc):  # retryable, but the attempts or the time ran out
-                attempts = state.attempt_number
+                attempts = 1 + int(retrying.statistics.get("attempt_number", 0))
                 exc.extend(
                     f"; gave up after {attempts} attempt{'s' * (attempts != 1)} within "
                     f"operation_timeout ({budget:g} s)"
@@ -248,15 +237,17 @@ class Connection:
 def _wait(state: tenacity.RetryCallState) -> float:
     outcome = state.outcome
     error = outcome.exception() if outcome is not None else None
+    return _delay(error, attempt_number=state.attempt_number + 1)
+
+
+def _delay(error: BaseException | None, *, attempt_number: int) -> float:
+    """``Retry-After`` (capped) when the server sent one, else jittered exponential backoff."""
     retry_after = getattr(error, "retry_after", None)
     if isinstance(retry_after, int | float):
         return min(float(retry_after), MAX_RETRY_AFTER)
-    backoff: float = _BACKOFF(state)
-    return backoff
-
-
-_BACKOFF = tenacity.wait_random_exponential(multiplier=0.1, max=5.0)
-"""Exponential backoff with full jitter: uniform in [0, min(5, 0.1 * 2**attempt)] seconds."""
+    # full jitter: uniform in [0, min(5, 0.1 * 2**(attempt - 1))] seconds
+    ceiling = min(MAX_BACKOFF, 0.1 * 2 ** (attempt_number - 1))
+    return random.uniform(0, ceiling)  # noqa: S311 - jitter, not cryptography
 
 
 def _refusal(site: str) -> str | None:

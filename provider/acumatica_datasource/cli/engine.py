@@ -28,7 +28,6 @@ from acumatica_datasource.spec import Environment
 PROJECT = "acumatica-datasources"
 STATE_VARIABLE = "ACUMATICA_DS_STATE_DIR"
 DEFAULT_STATE_DIR = ".acumatica-ds/state"
-OPERATIONS = ("preview", "up", "refresh", "destroy")
 PAST = {
     "create": "created",
     "update": "updated",

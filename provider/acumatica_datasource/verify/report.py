@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -104,24 +101,6 @@ class Report:
         check = Check(name, status, detail, duration_ms)
         self.checks.append(check)
         return check
-
-    @contextmanager
-    def timed(self, name: str) -> Iterator[Check]:
-        """A check whose duration is measured around the ``with`` block.
-
-        It starts as ``ok``; the block sets status and detail. An exception propagates,
-        leaving the check ``failed`` unless the block already set it.
-        """
-        check = self.add(name, "ok", "")
-        started = time.perf_counter()
-        try:
-            yield check
-        except BaseException:
-            if check.status == "ok":
-                check.status = "failed"
-            raise
-        finally:
-            check.duration_ms = round((time.perf_counter() - started) * 1000)
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON form of ``acumatica-ds verify --format json``."""
