@@ -53,7 +53,8 @@ SYMBOLS = {
 
 
 class EngineError(AcumaticaDataSourceError):
-    """The engine could not run (no CLI, no passphrase, a locked or interrupted stack...)."""
+    """The engine could not run: a stack that cannot be opened or read, a locked or
+    interrupted stack (no CLI and no passphrase have errors of their own in ``tooling``)."""
 
 
 @dataclass
@@ -233,10 +234,7 @@ class EngineRunner:
         self.cli = cli or ensure_pulumi_cli(build=True, log=write)
         state = settings.state_dir
         state.mkdir(parents=True, exist_ok=True)
-        try:
-            self.env = offline_environment(state, cli=self.cli, pulumi_home=state / ".pulumi-home")
-        except AcumaticaDataSourceError as exc:
-            raise EngineError(str(exc)) from None
+        self.env = offline_environment(state, cli=self.cli, pulumi_home=state / ".pulumi-home")
         if settings.sessions_per_site is not None:
             self.env["ACUMATICA_DS_SESSIONS_PER_SITE"] = str(settings.sessions_per_site)
         self._stack: auto.Stack | None = None

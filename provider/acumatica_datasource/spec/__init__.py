@@ -13,6 +13,7 @@ from acumatica_datasource.spec.derived import (
 from acumatica_datasource.spec.document import (
     Problem,
     SpecError,
+    UnreadableFileError,
     ValidationResult,
     load_environment,
     validate_data,
@@ -69,6 +70,7 @@ __all__ = [
     "SecretReference",
     "SpecError",
     "TokenAuth",
+    "UnreadableFileError",
     "ValidationResult",
     "VaultLocation",
     "VaultSecretRef",
