@@ -8,9 +8,6 @@ from acumatica_datasource.spec import connection_string
 from acumatica_datasource.spec.models import BasicAuthentication, DataSource
 from acumatica_datasource.spec.references import SecretReference
 
-SECRET_FIELDS = ("password", "client_secret")
-"""The authentication fields that hold secret references."""
-
 
 def placeholder(reference: SecretReference | None) -> str:
     """What stands in for a secret in the safe rendering: ``{{vault:secret/app#key}}``."""
