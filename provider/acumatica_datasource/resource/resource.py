@@ -8,7 +8,12 @@ from typing import Any
 import pulumi
 from pulumi import dynamic
 
-from acumatica_datasource.resource.inputs import BasicAuth, OAuth2, Verification, secret_input
+from acumatica_datasource.resource.inputs import (
+    BasicAuth,
+    OAuth2,
+    VerificationSettings,
+    secret_input,
+)
 from acumatica_datasource.resource.outputs import OUTPUT_PROPERTIES
 from acumatica_datasource.resource.properties import RENAMED, secret_paths_in
 from acumatica_datasource.resource.provider import DataSourceProvider
@@ -60,7 +65,7 @@ class AcumaticaDataSource(dynamic.Resource, module="acumatica", name="DataSource
         page_size: pulumi.Input[int] | None = None,
         operation_timeout: pulumi.Input[float] | None = None,
         extra_connection_properties: pulumi.Input[str] | Mapping[str, Any] | None = None,
-        verification: Verification | Mapping[str, Any] | None = None,
+        verification: VerificationSettings | Mapping[str, Any] | None = None,
         expose_connection_string: pulumi.Input[bool] | None = None,
         vault: VaultSettings | Mapping[str, Any] | None = None,
         opts: pulumi.ResourceOptions | None = None,

@@ -4,11 +4,6 @@ Pure: no network and no secrets; safe to import anywhere, fast to import.
 """
 
 from acumatica_datasource.spec.connection_string import MANAGED_KEYS
-from acumatica_datasource.spec.derived import (
-    connection_properties,
-    placeholder,
-    render_connection_string,
-)
 from acumatica_datasource.spec.document import (
     Problem,
     SpecError,
@@ -40,6 +35,11 @@ from acumatica_datasource.spec.references import (
     VaultSecretRef,
 )
 from acumatica_datasource.spec.secret_fields import SecretPath
+from acumatica_datasource.spec.source_connection_string import (
+    connection_properties,
+    placeholder,
+    render_connection_string,
+)
 from acumatica_datasource.spec.urls import callback_url, normalize_site_url, slugify
 from acumatica_datasource.spec.vault import (
     AppRoleAuth,

@@ -1,4 +1,5 @@
-"""Values derived from a data source: its connection string, with or without secrets."""
+"""The connection string of a data source (in driver order), with its secrets or with
+placeholders for them. The dialect itself is :mod:`.connection_string`."""
 
 from __future__ import annotations
 
