@@ -35,6 +35,7 @@ from acumatica_datasource.resource.properties import (
     normalized_properties,
     preview_properties,
     property_path,
+    secret_paths_in,
     secret_references,
 )
 from acumatica_datasource.resource.settings import ProviderSettings
@@ -283,11 +284,10 @@ class DataSourceProvider(dynamic.ResourceProvider):
         versions: dict[str, int | None],
     ) -> str:
         """The connection string with the secrets; ``versions`` learns the versions read."""
-        auth = source.authentication
         values: dict[str, str] = {}
-        for field in ("password", "client_secret"):
-            reference = getattr(auth, field, None)
-            if reference is not None:
+        for path, reference in source.secret_references().items():
+            if path[0] == "authentication":
+                field = path[-1]
                 try:
                     resolved = resolver.resolve(reference)
                 except AcumaticaDataSourceError as exc:
@@ -333,12 +333,7 @@ def _differs_with_secrets(key: str, old: Any, new: Any) -> bool:
     if not isinstance(old, Mapping) or not isinstance(new, Mapping):
         return bool(old != new)
     old_copy, new_copy = json.loads(json.dumps(old)), json.loads(json.dumps(new, default=str))
-    for path in (
-        ("password",),
-        ("client_secret",),
-        ("login", "password"),
-        ("login", "client_secret"),
-    ):
+    for path in secret_paths_in(key):
         before, after = lookup(old_copy, path), lookup(new_copy, path)
         if isinstance(after, str) and out.same_secret(after, before):
             _drop(old_copy, path)

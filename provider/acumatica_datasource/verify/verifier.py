@@ -212,20 +212,12 @@ class Verification:
     # --- secrets --------------------------------------------------------------------------
 
     def _references(self) -> dict[str, SecretReference]:
-        auth = self.source.authentication
-        found: dict[str, SecretReference] = {}
-        if isinstance(auth, BasicAuthentication):
-            found["password"] = auth.password
-        else:
-            found["client_secret"] = auth.client_secret
-            verification = self.source.verification
-            if verification.login is not None:
-                found["login.password"] = verification.login.password
-                if verification.login.client_secret is not None:
-                    found["login.client_secret"] = verification.login.client_secret
-            if verification.refresh_token is not None:
-                found["refresh_token"] = verification.refresh_token
-        return found
+        """The data source's secrets, named by their path below the top-level field
+        (``password``, ``client_secret``, ``login.password``, ``refresh_token``)."""
+        return {
+            ".".join(path[1:]): reference
+            for path, reference in self.source.secret_references().items()
+        }
 
     def _resolve_secrets(self, check: Check) -> None:
         described = []
