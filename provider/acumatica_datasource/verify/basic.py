@@ -16,13 +16,13 @@ from acumatica_datasource.verify.paging import PagedRead, read_pages
 from acumatica_datasource.verify.report import Check, timing
 
 if TYPE_CHECKING:
-    from acumatica_datasource.verify.verifier import Verification
+    from acumatica_datasource.verify.verifier import Verifier
 
 BASIC_STEPS = ("login", "page", "next_page", "logout")
 
 
 def verify_basic(
-    verifier: Verification, client: AcumaticaClient, auth: BasicAuthentication, version: str | None
+    verifier: Verifier, client: AcumaticaClient, auth: BasicAuthentication, version: str | None
 ) -> None:
     """Log in, read and log out; log in once more when the first session expires before the
     read ends. ``version`` None: discovery failed, nothing runs."""
@@ -35,7 +35,7 @@ def verify_basic(
 
 
 def _session(
-    verifier: Verification,
+    verifier: Verifier,
     client: AcumaticaClient,
     auth: BasicAuthentication,
     version: str,
@@ -82,7 +82,7 @@ def _session(
     return True
 
 
-def _hint(verifier: Verification, exc: AcumaticaError) -> str:
+def _hint(verifier: Verifier, exc: AcumaticaError) -> str:
     if isinstance(exc, CredentialsRejected) and "password" in verifier.metadata:
         return f" (password from {verifier.metadata['password'].reference})"
     return ""

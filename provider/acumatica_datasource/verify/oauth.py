@@ -20,14 +20,14 @@ from acumatica_datasource.verify.paging import read_pages
 from acumatica_datasource.verify.report import Check, timing
 
 if TYPE_CHECKING:
-    from acumatica_datasource.verify.verifier import Verification
+    from acumatica_datasource.verify.verifier import Verifier
 
 OAUTH_STEPS = ("openid_configuration", "client_secret", "callback_url", "data_probe")
 CONNECTED_APPS_FORM = "System Management > Connected Applications (SM303010), Redirect URIs"
 
 
 def verify_oauth(
-    verifier: Verification, client: AcumaticaClient, auth: OAuth2Authentication, version: str | None
+    verifier: Verifier, client: AcumaticaClient, auth: OAuth2Authentication, version: str | None
 ) -> None:
     """Every OAuth check that applies. ``version`` None: discovery failed; the identity checks
     still run unless the site could not be reached at all."""
@@ -53,7 +53,7 @@ def _openid(client: AcumaticaClient, check: Check) -> None:
 
 
 def _client_secret(
-    verifier: Verification, client: AcumaticaClient, auth: OAuth2Authentication, check: Check
+    verifier: Verifier, client: AcumaticaClient, auth: OAuth2Authentication, check: Check
 ) -> None:
     redirect = verifier.callback_url or "https://localhost/acumatica-ds-probe"
     answer = client.test_client_secret(
@@ -82,7 +82,7 @@ def _client_secret(
         check.detail = f"inconclusive: the token endpoint answered {answer} to a bogus code"
 
 
-def _callback(verifier: Verification, client: AcumaticaClient, auth: OAuth2Authentication) -> None:
+def _callback(verifier: Verifier, client: AcumaticaClient, auth: OAuth2Authentication) -> None:
     callback = verifier.callback_url
     if callback is None:
         verifier.checks.skip(
@@ -113,7 +113,7 @@ def _callback(verifier: Verification, client: AcumaticaClient, auth: OAuth2Authe
 
 
 def _data_probe(
-    verifier: Verification, client: AcumaticaClient, auth: OAuth2Authentication, version: str
+    verifier: Verifier, client: AcumaticaClient, auth: OAuth2Authentication, version: str
 ) -> None:
     source, checks = verifier.source, verifier.checks
     verification = source.verification
@@ -155,7 +155,7 @@ def _data_probe(
 
 
 def _token(
-    verifier: Verification, client: AcumaticaClient, auth: OAuth2Authentication, check: Check
+    verifier: Verifier, client: AcumaticaClient, auth: OAuth2Authentication, check: Check
 ) -> tuple[TokenSet, str]:
     login = verifier.source.verification.login
     values = verifier.values
@@ -193,7 +193,7 @@ def _token(
     return token, "refresh token"
 
 
-def _password_grant_hint(verifier: Verification, exc: OAuthError, *, own_app: bool) -> str:
+def _password_grant_hint(verifier: Verifier, exc: OAuthError, *, own_app: bool) -> str:
     if exc.error == "invalid_grant":
         stored = verifier.metadata["login.password"].reference
         return (
@@ -214,7 +214,7 @@ def _password_grant_hint(verifier: Verification, exc: OAuthError, *, own_app: bo
     return ""
 
 
-def _store_rotated(verifier: Verification, token: TokenSet, check: Check) -> None:
+def _store_rotated(verifier: Verifier, token: TokenSet, check: Check) -> None:
     reference = verifier.source.verification.refresh_token
     assert isinstance(reference, VaultSecretRef) and token.refresh_token is not None
     verifier.checks.redact.add(token.refresh_token)

@@ -83,7 +83,7 @@ class VerifyOptions:
         )
 
 
-class Verification:
+class Verifier:
     """Runs the checks of one data source once (:meth:`run`) and holds what they share: the
     report, the resolved secret values (named by their path below ``authentication`` or
     ``verification``) and their metadata."""
