@@ -17,6 +17,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+from acumatica_datasource import environment_variables as variables
 from acumatica_datasource.errors import AcumaticaDataSourceError, UsageError
 
 # subcommand name -> (module, one-line help)
@@ -35,7 +36,6 @@ _COMMANDS: dict[str, tuple[str, str]] = {
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
-DEBUG_VARIABLE = "ACUMATICA_DS_DEBUG"
 
 # error type -> exit code; the first match wins
 _EXIT_CODES: tuple[tuple[type[AcumaticaDataSourceError], int], ...] = (
@@ -83,11 +83,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("acumatica-ds: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # the last line of defence: no traceback reaches a user
-        if os.environ.get(DEBUG_VARIABLE):
+        if os.environ.get(variables.DEBUG):
             raise
         print(
             f"acumatica-ds: internal error ({type(exc).__name__}); this is a bug: please "
-            f"report it, with the output of the same command run with {DEBUG_VARIABLE}=1",
+            f"report it, with the output of the same command run with {variables.DEBUG}=1",
             file=sys.stderr,
         )
         return EXIT_FAILED

@@ -6,6 +6,8 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
+from acumatica_datasource import environment_variables as variables
+
 if TYPE_CHECKING:
     from acumatica_datasource.errors import AcumaticaDataSourceError
 
@@ -59,5 +61,5 @@ def add_sessions_option(parser: argparse.ArgumentParser) -> None:
         type=_at_least_one,
         metavar="N",
         help="concurrent Acumatica sessions per site (default 1, or "
-        "$ACUMATICA_DS_SESSIONS_PER_SITE); at most the license's API users",
+        f"${variables.SESSIONS_PER_SITE}); at most the license's API users",
     )

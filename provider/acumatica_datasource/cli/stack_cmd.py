@@ -10,6 +10,7 @@ import argparse
 import json
 from typing import TYPE_CHECKING
 
+from acumatica_datasource import environment_variables as variables
 from acumatica_datasource.cli import output
 
 if TYPE_CHECKING:
@@ -33,7 +34,7 @@ def add_engine_options(parser: argparse.ArgumentParser, *, stack: bool = True) -
     parser.add_argument(
         "--state",
         metavar="DIR",
-        help="local state directory (default $ACUMATICA_DS_STATE_DIR or ./.acumatica-ds/state; "
+        help=f"local state directory (default ${variables.STATE_DIR} or ./.acumatica-ds/state; "
         "ignored when PULUMI_BACKEND_URL is set)",
     )
     output.add_sessions_option(parser)

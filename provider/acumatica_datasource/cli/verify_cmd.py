@@ -13,6 +13,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from acumatica_datasource import environment_variables as variables
 from acumatica_datasource.cli import output
 from acumatica_datasource.errors import UsageError
 
@@ -34,7 +35,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--ca-bundle",
         metavar="FILE",
-        help="CA certificates to trust for the Acumatica sites ($ACUMATICA_DS_CA_BUNDLE)",
+        help=f"CA certificates to trust for the Acumatica sites (${variables.CA_BUNDLE})",
     )
     output.add_format_option(parser)
 
@@ -62,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     if options.ca_bundle is not None and not Path(options.ca_bundle).is_file():
-        origin = "--ca-bundle" if args.ca_bundle else "$ACUMATICA_DS_CA_BUNDLE"
+        origin = "--ca-bundle" if args.ca_bundle else f"${variables.CA_BUNDLE}"
         raise UsageError(f"{origin}: {options.ca_bundle} is not a readable file of CA certificates")
     output.note(f"verifying {len(sources)} data source{'s' * (len(sources) != 1)} of {args.file}")
     done = [0]

@@ -22,6 +22,7 @@ from typing import Any, NoReturn
 
 from pulumi import dynamic
 
+from acumatica_datasource import environment_variables as variables
 from acumatica_datasource.errors import AcumaticaDataSourceError
 from acumatica_datasource.resource import outputs as out
 from acumatica_datasource.resource.properties import (
@@ -49,8 +50,6 @@ from acumatica_datasource.spec import (
 )
 from acumatica_datasource.verify import Report, verify_data_source
 
-DEBUG_VARIABLE = "ACUMATICA_DS_DEBUG"
-
 _settings: dict[str, ProviderSettings] = {}
 
 
@@ -65,7 +64,7 @@ DataSourceError.__module__ = "builtins"
 def _fail(message: str) -> NoReturn:
     """Raise a clean error: the dynamic-provider server formats exceptions with their
     traceback, which users should not see (set ACUMATICA_DS_DEBUG=1 to keep it)."""
-    if not os.environ.get(DEBUG_VARIABLE):
+    if not os.environ.get(variables.DEBUG):
         sys.tracebacklimit = 0
     # "from None": an exception being handled would otherwise be printed before this one.
     raise DataSourceError(message) from None

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from acumatica_datasource import environment_variables as variables
 from acumatica_datasource.acumatica import (
     GATE,
     AcumaticaClient,
@@ -29,9 +30,6 @@ from acumatica_datasource.verify.basic import verify_basic
 from acumatica_datasource.verify.checks import Checks, StepFailed
 from acumatica_datasource.verify.oauth import verify_oauth
 from acumatica_datasource.verify.report import Check, Report, timing
-
-SESSIONS_VARIABLE = "ACUMATICA_DS_SESSIONS_PER_SITE"
-CA_BUNDLE_VARIABLE = "ACUMATICA_DS_CA_BUNDLE"
 
 
 class SecretSource(Protocol):
@@ -70,15 +68,17 @@ class VerifyOptions:
     ) -> VerifyOptions:
         """Options from explicit values, then ``ACUMATICA_DS_SESSIONS_PER_SITE`` and
         ``ACUMATICA_DS_CA_BUNDLE``; ``ValueError`` names a bad variable."""
-        if sessions_per_site is None and environ.get(SESSIONS_VARIABLE):
-            text = environ[SESSIONS_VARIABLE]
+        if sessions_per_site is None and environ.get(variables.SESSIONS_PER_SITE):
+            text = environ[variables.SESSIONS_PER_SITE]
             if not text.isdigit() or int(text) < 1:
-                raise ValueError(f"{SESSIONS_VARIABLE} must be a whole number of at least 1")
+                raise ValueError(
+                    f"{variables.SESSIONS_PER_SITE} must be a whole number of at least 1"
+                )
             sessions_per_site = int(text)
         if sessions_per_site is not None and sessions_per_site < 1:
             raise ValueError("the number of sessions per site must be at least 1")
         return cls(
-            ca_bundle=ca_bundle or environ.get(CA_BUNDLE_VARIABLE) or None,
+            ca_bundle=ca_bundle or environ.get(variables.CA_BUNDLE) or None,
             limits=SessionLimits(per_site=sessions_per_site or DEFAULT_SESSIONS_PER_SITE),
         )
 
