@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests.spec.helpers import check_yaml
+from tests.spec.support import check_yaml
 
 from acumatica_datasource.errors import UsageError
 from acumatica_datasource.spec import (

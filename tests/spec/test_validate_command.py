@@ -13,7 +13,7 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.spec.helpers import basic_source, environment, oauth_source
+from tests.spec.support import basic_source, environment, oauth_source
 
 from acumatica_datasource.cli import exit_code, main
 from acumatica_datasource.errors import AcumaticaDataSourceError, UsageError
