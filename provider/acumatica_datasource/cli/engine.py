@@ -19,11 +19,11 @@ from typing import Any
 import pulumi
 from pulumi import automation as auto
 
-from acumatica_datasource.cli.pulumi_cli import PulumiCli, ensure_pulumi_cli, offline_environment
 from acumatica_datasource.errors import AcumaticaDataSourceError
 from acumatica_datasource.resource import TYPE_TOKEN, declare
 from acumatica_datasource.resource.properties import INPUT_PROPERTIES, UNKNOWN
 from acumatica_datasource.spec import Environment
+from acumatica_datasource.tooling import PulumiCli, ensure_pulumi_cli, offline_environment
 
 PROJECT = "acumatica-datasources"
 STATE_VARIABLE = "ACUMATICA_DS_STATE_DIR"
