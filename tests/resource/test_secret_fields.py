@@ -24,7 +24,8 @@ TOTP = "Totp-Seed-4b1e77-value"
 CONSUMERS = textwrap.dedent(
     """
     import json, os, sys
-    from acumatica_datasource.resource import outputs, properties, provider, resource
+    from acumatica_datasource.resource import properties, resource
+    from acumatica_datasource.resource.lifecycle import DataSourceLifecycle
     from acumatica_datasource.secrets import SecretResolver
     from acumatica_datasource.spec import SECRET_PATHS, DataSource
     from acumatica_datasource.spec.references import INLINE_CONTEXT
@@ -45,17 +46,15 @@ CONSUMERS = textwrap.dedent(
         resource._guarded({**auth, "totp_seed": "plain"}, "authentication")
     except TypeError as exc:
         result["guard"] = str(exc).split(":")[0]
-    inline = {**document, "authentication": {**auth, "totp_seed": os.environ["TOTP"]}}
-    checked = properties.check_properties(inline)
-    recorded = outputs.build_outputs(
-        properties.normalized_properties(checked, inline), checked.source,
-        report=None, connection_string=None)
+    lifecycle = DataSourceLifecycle()
+    inline = {**document, "verification_settings": {"mode": "off"},
+              "authentication": {**auth, "totp_seed": os.environ["TOTP"]}}
+    news = lifecycle.check(inline).inputs
+    recorded = lifecycle.create(news)
     result["recorded"] = recorded["authentication"]["totp_seed"]
-    result["unchanged"] = not provider._differs_with_secrets(
-        "authentication", recorded["authentication"], inline["authentication"])
-    result["changed"] = provider._differs_with_secrets(
-        "authentication", recorded["authentication"],
-        {**inline["authentication"], "totp_seed": "another value"})
+    result["unchanged"] = not lifecycle.diff("totp", recorded, news).changed
+    other = {**news, "authentication": {**news["authentication"], "totp_seed": "another"}}
+    result["changed"] = [list(c.path) for c in lifecycle.diff("totp", recorded, other).changes]
     with SecretResolver(None) as resolver:
         report = verify_data_source(source, callback_url=None, secrets=resolver,
                                     options=VerifyOptions())
@@ -106,5 +105,5 @@ def test_adding_a_secret_field_in_the_model_is_enough(tmp_path: Path) -> None:
     assert "pulumi_secret" in result["recorded"]  # a fingerprint, not the value
     assert TOTP not in run.stdout
     assert result["unchanged"] is True
-    assert result["changed"] is True
+    assert result["changed"] == [new_path]
     assert result["verified"] == ["env:PW", "env:TOTP"]
