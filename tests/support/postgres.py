@@ -38,6 +38,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
+from tests.support.processes import stop_process
+
 
 def _bin_dir() -> Path:
     """The wheel's ``pginstall/bin``, found without importing the package (its import sets up
@@ -152,14 +154,7 @@ class PostgresServer:
     def stop(self) -> None:
         """Fast shutdown by process id (SIGINT), SIGKILL after :data:`STOP_TIMEOUT`."""
         process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=STOP_TIMEOUT)
+        stop_process(process, signal.SIGINT, STOP_TIMEOUT)
 
     def remove(self) -> None:
         """Delete the directory (after :meth:`stop`)."""
@@ -184,17 +179,7 @@ class PostgresServer:
     def psql(self, sql: str, database: str = "postgres") -> str:
         """Run ``sql`` with psql (stop at the first error); return its unaligned output."""
         options = ["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", database, "-c", sql]
-        done = subprocess.run(
-            [*self._client("psql"), *options],
-            env=self.client_env(),
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        if done.returncode != 0:
-            raise RuntimeError(f"psql failed ({done.returncode}): {done.stderr.strip()}")
-        return done.stdout
+        return self._client("psql", *options)
 
     def create_database(self, name: str) -> str:
         """Create ``name``; return its backend URL (over the socket)."""
@@ -203,17 +188,7 @@ class PostgresServer:
 
     def dump(self, database: str) -> str:
         """``pg_dump`` of ``database`` as SQL text (every table's rows included)."""
-        done = subprocess.run(
-            [*self._client("pg_dump"), "-d", database],
-            env=self.client_env(),
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        if done.returncode != 0:
-            raise RuntimeError(f"pg_dump failed ({done.returncode}): {done.stderr.strip()}")
-        return done.stdout
+        return self._client("pg_dump", "-d", database)
 
     def client_env(self) -> dict[str, str]:
         """The environment of a client program: ``PGPASSWORD`` when the server has one."""
@@ -222,9 +197,20 @@ class PostgresServer:
             env["PGPASSWORD"] = self.password
         return env
 
-    def _client(self, program: str) -> list[str]:
+    def _client(self, program: str, *args: str) -> str:
+        """Run a client program of the wheel against this server; return its stdout."""
         where = ["-h", str(self.socket_dir), "-p", str(self.port), "-U", SUPERUSER]
-        return [str(BIN_DIR / program), *where]
+        done = subprocess.run(
+            [str(BIN_DIR / program), *where, *args],
+            env=self.client_env(),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"{program} failed ({done.returncode}): {done.stderr.strip()}")
+        return done.stdout
 
 
 @contextlib.contextmanager
