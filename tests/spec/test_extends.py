@@ -368,3 +368,32 @@ def test_the_schema_accepts_partial_entries_only_in_files_that_extend(tmp_path: 
     nameless = {**stage, "data_sources": [{"page_size": 5}]}
     assert not validator.is_valid(nameless)
     assert not validate_file(write(tmp_path, "nameless.yaml", yaml.safe_dump(nameless))).valid
+
+
+def test_a_stage_without_data_sources_takes_the_base_ones(tmp_path: Path) -> None:
+    write(tmp_path, "base.yaml", BASE)
+    prod = write(
+        tmp_path,
+        "prod.yaml",
+        "extends: base.yaml\nenvironment: prod\ndefaults: {url: https://acme.acumatica.com}\n",
+    )
+    env = validate_file(prod).environment
+    assert env is not None
+    assert [s.description for s in env.data_sources] == ["Sales", "Finance", "Stock"]
+    assert env.callback_base_url == "https://bi.example.com"
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("data_sources", "{}", "must be a list"),
+        ("defaults", "[]", "must be a mapping (key: value)"),
+        ("vault", "5", "must be a mapping (key: value)"),
+    ],
+)
+def test_a_malformed_base_section_is_reported_even_when_the_stage_has_one(
+    tmp_path: Path, key: str, value: str, message: str
+) -> None:
+    base = write(tmp_path, "base.yaml", f"{key}: {value}\n")
+    dev = write(tmp_path, "dev.yaml", DEV)
+    assert f"{base}:1: {key}: {message}" in lines(validate_file(dev))

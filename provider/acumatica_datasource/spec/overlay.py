@@ -47,6 +47,8 @@ MAX_DEPTH = 8
 ROOT_PATH = "(document)"
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 _NOT_INHERITED = ("environment", "extends")
+_MERGED: dict[str, type] = {"vault": dict, "defaults": dict, "data_sources": list}
+"""The sections merged with the base's (of these types); any other key: the stage's wins."""
 
 
 @dataclass
@@ -135,12 +137,17 @@ def _merge_documents(
             result.put(key, value, below)
             continue
         mine, above = stage[key], key_origin(stage, key, stage_top)
-        if isinstance(value, dict) and isinstance(mine, dict) and key in ("vault", "defaults"):
-            result.put(key, merge_fields(value, mine, below, above, nested=key != "vault"), above)
-        elif isinstance(value, list) and isinstance(mine, list) and key == "data_sources":
+        kind = _MERGED.get(key)
+        if kind is None or not isinstance(mine, kind):
+            continue  # the stage's value wins (validation reports a malformed one)
+        if not isinstance(value, kind):
+            result.put(key, value, below)  # malformed in the base: validation reports it there
+        elif isinstance(value, list) and isinstance(mine, list):
             sources, found = _merge_sources(value, mine, below, above)
             result.put(key, sources, above)
             problems += found
+        elif isinstance(value, dict) and isinstance(mine, dict):
+            result.put(key, merge_fields(value, mine, below, above, nested=key != "vault"), above)
     environment = base.get("environment")
     if "environment" not in stage and environment is not None:
         problems.append(
