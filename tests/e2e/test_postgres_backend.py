@@ -40,8 +40,21 @@ PASSWORD = "Backend-Passw0rd-value"
 
 @pytest.fixture
 def postgres() -> Iterator[PostgresServer]:
-    with running_postgres(password=PASSWORD) as server:
+    with running_postgres(password=PASSWORD, tcp=True) as server:
         yield server
+
+
+def test_the_helper_starts_postgres_as_root_and_stops_it_by_pid() -> None:
+    with running_postgres() as server:
+        pid, directory = server.pid, server.directory
+        assert pid is not None
+        os.kill(pid, 0)  # running
+        assert server.psql("SELECT current_user").strip() == "postgres"
+        assert server.psql("SHOW listen_addresses").strip() == ""  # the socket only
+        print(f"PostgreSQL started (initdb included) in {server.start_seconds:.2f} s")
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+    assert not directory.exists()
 
 
 def state_blobs(dump: str) -> dict[str, str]:
@@ -112,6 +125,18 @@ def test_plain_pulumi_commands_keep_stacks_in_postgres(
     assert {f"plain/.pulumi/stacks/pg-probe/{stack}.json" for stack in ("dev", "prod")} <= keys
     pulumi("stack", "rm", "--yes", "prod")
     assert [entry["name"] for entry in json.loads(pulumi("stack", "ls", "--json"))] == ["dev"]
+    # the same database over loopback TCP, named by PULUMI_BACKEND_URL instead of a login
+    over_tcp = plain_pulumi(
+        pulumi_cli,
+        tmp_path / "tcp-home",
+        project,
+        "stack",
+        "ls",
+        "--json",
+        PULUMI_BACKEND_URL=postgres.backend_url("plain", tcp=True),
+        PGPASSWORD=PASSWORD,
+    )
+    assert [entry["name"] for entry in json.loads(over_tcp.stdout)] == ["dev"]
     assert not any(PASSWORD in text for text in files_under(home))
 
     refused = plain_pulumi(pulumi_cli, tmp_path / "other-home", project, "login", url, check=False)
