@@ -1,11 +1,13 @@
 """Base files: an environment file may say ``extends: base.yaml`` and add to that file.
 
-The rules (the README's "Base files and overlays" says the same for users):
+The rules (the README's "Base files" says the same for users):
 
 * ``extends`` is a path relative to the directory of the file that holds it (not absolute,
-  not a URL). The base may itself extend another file, up to :data:`MAX_DEPTH` files deep; a
-  file that comes back in its own chain, and a base that cannot be read or parsed, are
-  refused at the line of the ``extends`` that names it.
+  not a URL). The base may itself extend another file, up to :data:`MAX_DEPTH` files in a
+  chain; a file that comes back in its own chain, and a base that cannot be read, are refused
+  at the line of the ``extends`` that names it, a base that is not valid YAML or not a
+  mapping in the base. A section malformed in a base (``data_sources: {}``) is kept, so that
+  validation reports it there.
 * ``environment`` is never inherited: each stage file names its own (a base may hold one, so
   that a stage file can serve as a base; it is ignored).
 * ``project`` and ``callback_base_url``: the extending file's value, else the base's.
