@@ -22,8 +22,8 @@ typecheck:
 pytest:
 	$(RUN) pytest
 
-schema: setup  ## regenerate schema.json from the models
-	$(RUN) acumatica-ds schema > schema.json
+schema: setup  ## regenerate environment.schema.json from the models
+	$(RUN) acumatica-ds schema > environment.schema.json
 
 pulumi: setup  ## locate or build the Pulumi CLI (a one-time build of a few minutes)
 	$(RUN) python -m acumatica_datasource.tooling

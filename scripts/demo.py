@@ -101,7 +101,7 @@ def main() -> int:
 
             environment = work / "quickstart.yaml"
             text = (QUICKSTART / "environment.yaml").read_text().replace(PLACEHOLDER_URL, url)
-            environment.write_text(text.replace("../../schema.json", str(ROOT / "schema.json")))
+            environment.write_text(text.replace("../../environment.schema.json", str(ROOT / "environment.schema.json")))
             state = ["--state", str(work / "state")]
 
             say("validate: offline checks of the environment file")
