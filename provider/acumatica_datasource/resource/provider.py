@@ -18,11 +18,15 @@ from typing import Any
 from pulumi import dynamic
 
 from acumatica_datasource.errors import AcumaticaDataSourceError
-from acumatica_datasource.resource.lifecycle import DataSourceError, DataSourceLifecycle, fail
+from acumatica_datasource.resource.lifecycle import (
+    DEBUG_VARIABLE,
+    DataSourceError,
+    DataSourceLifecycle,
+    fail,
+)
 from acumatica_datasource.resource.properties import failure_property, property_path
 from acumatica_datasource.resource.settings import ProviderSettings
 
-DEBUG_VARIABLE = "ACUMATICA_DS_DEBUG"
 DYNAMIC_SERVER = "pulumi.dynamic.__main__"
 """The module the dynamic-provider server runs as ``__main__``."""
 
