@@ -443,18 +443,17 @@ def test_the_plugin_exits_when_the_engine_goes_away(tmp_path: Path) -> None:
 def test_the_plugin_exits_when_its_parent_dies(tmp_path: Path) -> None:
     """The engine killed outright: the plugin is re-parented and notices."""
     engine = StandInEngine()
-    pid_file = tmp_path / "plugin.pid"
-    script = f"'{PLUGIN}' {engine.address} & echo $! > '{pid_file}'; wait"
+    pid_file, port_file = tmp_path / "plugin.pid", tmp_path / "plugin.port"
+    script = f"'{PLUGIN}' {engine.address} > '{port_file}' & echo $! > '{pid_file}'; wait"
     parent = subprocess.Popen(
         ["sh", "-c", script], env=plugin_env(tmp_path), stdout=subprocess.DEVNULL
     )
     try:
         deadline = time.monotonic() + 30
-        while not (pid_file.exists() and pid_file.read_text().strip()):
+        while not (port_file.exists() and port_file.read_text().strip()):  # serving
             assert time.monotonic() < deadline
             time.sleep(0.05)
         pid = int(pid_file.read_text())
-        time.sleep(1)
         parent.kill()
         parent.wait()
         deadline = time.monotonic() + 15

@@ -121,7 +121,8 @@ class EngineLog:
 
 async def engine_gone(address: str, parent: int, interval: float = HEALTH_INTERVAL) -> None:
     """Return once the engine is gone: its health service stops answering (an engine without
-    one counts as alive while it answers at all), or this process's parent changed."""
+    one counts as alive while it answers at all), or this process's parent changed (or is
+    init: the engine died before ``parent`` was taken)."""
     failures = 0
     async with grpc.aio.insecure_channel(address) as channel:
         check = channel.unary_unary(
@@ -129,7 +130,8 @@ async def engine_gone(address: str, parent: int, interval: float = HEALTH_INTERV
         )
         while failures < HEALTH_FAILURES:
             await asyncio.sleep(interval)
-            if os.getppid() != parent:
+            now = os.getppid()
+            if now != parent or now == 1:
                 return
             try:
                 await check(None, timeout=max(interval, 5.0))
