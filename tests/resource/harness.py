@@ -102,8 +102,9 @@ class Diffed:
 
 
 @dataclass
-class ProviderServer:
-    """One ``python -m pulumi.dynamic`` process and a channel to it."""
+class ServedProcess:
+    """A process serving Pulumi's provider protocol: it prints its port on stdout; every
+    response and error text received is kept in :attr:`transcript`; stopped by pid."""
 
     env: dict[str, str]
     workdir: Path
@@ -113,7 +114,9 @@ class ProviderServer:
     """(operation, text) of every response and error received."""
     _channel: grpc.Channel | None = None
     _stub: Any = None
-    _config: dict[str, Any] | None = None
+
+    def command(self) -> list[str]:
+        raise NotImplementedError
 
     @property
     def stderr_path(self) -> Path:
@@ -123,7 +126,7 @@ class ProviderServer:
         self.workdir.mkdir(parents=True, exist_ok=True)
         with self.stderr_path.open("ab") as stderr:
             self.process = subprocess.Popen(
-                [sys.executable, "-u", "-m", "pulumi.dynamic"],
+                self.command(),
                 stdout=subprocess.PIPE,
                 stderr=stderr,
                 stdin=subprocess.DEVNULL,
@@ -135,13 +138,13 @@ class ProviderServer:
         line = self.process.stdout.readline() if ready else b""
         if not line.strip().isdigit():
             self.stop()
-            raise RuntimeError(f"the provider server did not start: {line!r}\n{self.stderr()}")
+            raise RuntimeError(f"{self.command()[0]} did not start: {line!r}\n{self.stderr()}")
         self.port = int(line)
         self._channel = grpc.insecure_channel(f"127.0.0.1:{self.port}")
         grpc.channel_ready_future(self._channel).result(timeout=timeout)
         self._stub = provider_pb2_grpc.ResourceProviderStub(self._channel)
 
-    def stop(self, timeout: float = 5.0) -> None:
+    def stop(self, timeout: float = 10.0) -> None:
         """Close the channel and stop the process by its pid (SIGTERM, then SIGKILL)."""
         if self._channel is not None:
             self._channel.close()
@@ -167,8 +170,6 @@ class ProviderServer:
         except OSError:
             return ""
 
-    # -- calls ---------------------------------------------------------------------------
-
     def _call(self, operation: str, method: str, request: Any) -> Any:
         try:
             response = getattr(self._stub, method)(request, timeout=60)
@@ -177,6 +178,18 @@ class ProviderServer:
             raise
         self.transcript.append((operation, str(response)))
         return response
+
+
+@dataclass
+class ProviderServer(ServedProcess):
+    """One ``python -m pulumi.dynamic`` process and a channel to it."""
+
+    _config: dict[str, Any] | None = None
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-u", "-m", "pulumi.dynamic"]
+
+    # -- calls ---------------------------------------------------------------------------
 
     def configure(self, config: Mapping[str, Any]) -> None:
         self._config = dict(config)

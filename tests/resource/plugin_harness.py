@@ -13,10 +13,6 @@ camelCase names, numbers as floats, secrets wrapped, unknowns as the sentinel st
 from __future__ import annotations
 
 import contextlib
-import os
-import select
-import signal
-import subprocess
 import sys
 from collections.abc import Iterator, Mapping
 from concurrent import futures
@@ -27,12 +23,12 @@ from typing import Any
 import grpc
 from google.protobuf import empty_pb2, struct_pb2
 from pulumi.provider.experimental.property_value import PropertyValue
-from pulumi.runtime.proto import engine_pb2, provider_pb2, provider_pb2_grpc
+from pulumi.runtime.proto import engine_pb2, provider_pb2
+from tests.resource.harness import ServedProcess
 
 PLUGIN = Path(sys.executable).parent / "pulumi-resource-acumatica"
 TOKEN = "acumatica:index:DataSource"
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
-Path_ = tuple[str | int, ...]
 
 
 def urn(name: str, token: str = TOKEN) -> str:
@@ -143,79 +139,16 @@ class StandInEngine:
 
 
 @dataclass
-class PluginProcess:
-    """One ``pulumi-resource-acumatica`` process and a channel to it."""
+class PluginProcess(ServedProcess):
+    """One ``pulumi-resource-acumatica`` process, started with the stand-in engine's address,
+    and a channel to it."""
 
-    env: dict[str, str]
-    workdir: Path
-    engine: StandInEngine
-    command: list[str] = field(default_factory=lambda: [str(PLUGIN)])
-    process: subprocess.Popen[bytes] | None = None
-    transcript: list[tuple[str, str]] = field(default_factory=list)
-    _channel: grpc.Channel | None = None
-    _stub: Any = None
+    engine: StandInEngine = field(default_factory=StandInEngine)
 
-    @property
-    def stderr_path(self) -> Path:
-        return self.workdir / "plugin-stderr.log"
-
-    def start(self, timeout: float = 30.0) -> None:
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        with self.stderr_path.open("ab") as stderr:
-            self.process = subprocess.Popen(
-                [*self.command, self.engine.address],
-                stdout=subprocess.PIPE,
-                stderr=stderr,
-                stdin=subprocess.DEVNULL,
-                env=self.env,
-                cwd=self.workdir,
-            )
-        assert self.process.stdout is not None
-        ready, _, _ = select.select([self.process.stdout], [], [], timeout)
-        line = self.process.stdout.readline() if ready else b""
-        if not line.strip().isdigit():
-            self.stop()
-            raise RuntimeError(f"the plugin did not start: {line!r}\n{self.stderr()}")
-        self._channel = grpc.insecure_channel(f"127.0.0.1:{int(line)}")
-        grpc.channel_ready_future(self._channel).result(timeout=timeout)
-        self._stub = provider_pb2_grpc.ResourceProviderStub(self._channel)
-
-    def stop(self, timeout: float = 10.0) -> None:
-        """Close the channel and stop the process by its pid (SIGTERM, then SIGKILL)."""
-        if self._channel is not None:
-            self._channel.close()
-            self._channel = None
-        process, self.process = self.process, None
-        if process is None:
-            return
-        if process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(process.pid, signal.SIGKILL)
-                process.wait(timeout=timeout)
-        if process.stdout is not None:
-            process.stdout.close()
-
-    def stderr(self) -> str:
-        try:
-            return self.stderr_path.read_text(errors="replace")
-        except OSError:
-            return ""
+    def command(self) -> list[str]:
+        return [str(PLUGIN), self.engine.address]
 
     # -- calls ---------------------------------------------------------------------------
-
-    def _call(self, operation: str, method: str, request: Any) -> Any:
-        try:
-            response = getattr(self._stub, method)(request, timeout=60)
-        except grpc.RpcError as exc:
-            self.transcript.append((operation, f"{exc.code()}: {exc.details()}"))
-            raise
-        self.transcript.append((operation, str(response)))
-        return response
 
     def get_schema(self) -> str:
         response = self._call("schema", "GetSchema", provider_pb2.GetSchemaRequest(version=0))

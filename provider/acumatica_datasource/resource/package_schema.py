@@ -70,57 +70,48 @@ class Shape:
     def to_lifecycle(self, value: Any) -> Any:
         """A wire value (camelCase names) with the lifecycle's names (unknown keys are made
         snake_case, so validation names them)."""
-        if isinstance(value, Mapping):
-            if self.is_map:
-                return {k: self._item(v, to_lifecycle=True) for k, v in value.items()}
-            result: dict[str, Any] = {}
-            for key, item in value.items():
-                name, shape = self.fields.get(key, (snake_case(key), SCALAR))
-                result[name] = shape.to_lifecycle(item)
-            return result
-        if isinstance(value, list | tuple):
-            return [self._item(v, to_lifecycle=True) for v in value]
-        return value
+        return self._convert(value, to_lifecycle=True)
 
     def to_wire(self, value: Any) -> Any:
         """A lifecycle value with the wire's names."""
-        if isinstance(value, Mapping):
-            if self.is_map:
-                return {k: self._item(v, to_lifecycle=False) for k, v in value.items()}
-            names = {internal: (wire, shape) for wire, (internal, shape) in self.fields.items()}
-            result: dict[str, Any] = {}
-            for key, item in value.items():
-                wire, shape = names.get(key, (camel_case(key), SCALAR))
-                result[wire] = shape.to_wire(item)
-            return result
-        if isinstance(value, list | tuple):
-            return [self._item(v, to_lifecycle=False) for v in value]
-        return value
+        return self._convert(value, to_lifecycle=False)
 
     def wire_path(self, path: tuple[str, ...]) -> tuple[str, ...]:
         """A lifecycle path (``("authentication", "client_secret")``) in wire names."""
-        if not path:
-            return ()
-        if self.is_map or self.items is not None:
-            inner = self.items or SCALAR
-            return (path[0], *inner.wire_path(path[1:]))
-        names = {internal: (wire, shape) for wire, (internal, shape) in self.fields.items()}
-        wire, shape = names.get(path[0], (camel_case(path[0]), SCALAR))
-        return (wire, *shape.wire_path(path[1:]))
+        return self._path(path, to_lifecycle=False)
 
     def lifecycle_path(self, path: tuple[str, ...]) -> tuple[str, ...]:
         """A wire path in the lifecycle's names (the inverse of :meth:`wire_path`)."""
+        return self._path(path, to_lifecycle=True)
+
+    def _child(self, key: str, *, to_lifecycle: bool) -> tuple[str, Shape]:
+        """A key's name on the other side, and the shape of its value."""
+        if self.is_map or self.items is not None:
+            return key, self.items or SCALAR
+        if to_lifecycle:
+            return self.fields.get(key, (snake_case(key), SCALAR))
+        for wire, (name, shape) in self.fields.items():
+            if name == key:
+                return wire, shape
+        return camel_case(key), SCALAR
+
+    def _convert(self, value: Any, *, to_lifecycle: bool) -> Any:
+        if isinstance(value, Mapping):
+            result: dict[str, Any] = {}
+            for key, item in value.items():
+                name, shape = self._child(key, to_lifecycle=to_lifecycle)
+                result[name] = shape._convert(item, to_lifecycle=to_lifecycle)
+            return result
+        if isinstance(value, list | tuple):
+            inner = self.items or SCALAR
+            return [inner._convert(item, to_lifecycle=to_lifecycle) for item in value]
+        return value
+
+    def _path(self, path: tuple[str, ...], *, to_lifecycle: bool) -> tuple[str, ...]:
         if not path:
             return ()
-        if self.is_map or self.items is not None:
-            inner = self.items or SCALAR
-            return (path[0], *inner.lifecycle_path(path[1:]))
-        name, shape = self.fields.get(path[0], (snake_case(path[0]), SCALAR))
-        return (name, *shape.lifecycle_path(path[1:]))
-
-    def _item(self, value: Any, *, to_lifecycle: bool) -> Any:
-        inner = self.items or SCALAR
-        return inner.to_lifecycle(value) if to_lifecycle else inner.to_wire(value)
+        name, shape = self._child(path[0], to_lifecycle=to_lifecycle)
+        return (name, *shape._path(path[1:], to_lifecycle=to_lifecycle))
 
 
 SCALAR = Shape()

@@ -221,40 +221,27 @@ class DataSourcePlugin(Provider):
     async def create(self, request: CreateRequest) -> CreateResponse:
         """Verify according to the mode and record the outputs (a preview verifies nothing)."""
         _resource_type(request.urn)
-        secrets: set[Path] = set()
-        wire = unwrap_map(request.properties, secrets)
-        props = INPUT_SHAPE.to_lifecycle(wire)
-        if request.preview:
-            outputs = self._lifecycle.preview(props)
-        else:
-            outputs = await self._run(
-                lambda warn: self._lifecycle.create(props, warn=warn),
-                request.urn,
-                _secret_values(wire, secrets),
-            )
-        return CreateResponse(
-            resource_id=str(outputs.get("data_source_id") or ""),
-            properties=_outputs(outputs, _carried(secrets, INPUT_SHAPE, OUTPUT_SHAPE)),
+        outputs, properties = await self._apply(
+            request.urn,
+            request.properties,
+            preview=request.preview,
+            step=lambda props, warn: self._lifecycle.create(props, warn=warn),
         )
+        return CreateResponse(str(outputs.get("data_source_id") or ""), properties)
 
     async def update(self, request: UpdateRequest) -> UpdateResponse:
         """As create, for new inputs."""
         _resource_type(request.urn)
-        secrets: set[Path] = set()
         olds = OUTPUT_SHAPE.to_lifecycle(unwrap_map(request.olds, set()))
-        wire = unwrap_map(request.news, secrets)
-        news = INPUT_SHAPE.to_lifecycle(wire)
-        if request.preview:
-            outputs = self._lifecycle.preview(news)
-        else:
-            outputs = await self._run(
-                lambda warn: self._lifecycle.update(request.resource_id, olds, news, warn=warn),
-                request.urn,
-                _secret_values(wire, secrets),
-            )
-        return UpdateResponse(
-            properties=_outputs(outputs, _carried(secrets, INPUT_SHAPE, OUTPUT_SHAPE))
+        _, properties = await self._apply(
+            request.urn,
+            request.news,
+            preview=request.preview,
+            step=lambda news, warn: self._lifecycle.update(
+                request.resource_id, olds, news, warn=warn
+            ),
         )
+        return UpdateResponse(properties)
 
     async def read(self, request: ReadRequest) -> ReadResponse:
         """Refresh: verify again with the recorded inputs (Pulumi secrets included) and
@@ -293,6 +280,27 @@ class DataSourcePlugin(Provider):
         self._lifecycle.delete(request.resource_id, {})
 
     # --- helpers ----------------------------------------------------------------------------
+
+    async def _apply(
+        self,
+        urn: str,
+        inputs: Mapping[str, PropertyValue],
+        *,
+        preview: bool,
+        step: Callable[[dict[str, Any], Warn], dict[str, Any]],
+    ) -> tuple[dict[str, Any], dict[str, PropertyValue]]:
+        """A create or update step (its preview, offline): the lifecycle's outputs, and them
+        on the wire, secret where the inputs were."""
+        secrets: set[Path] = set()
+        wire = unwrap_map(inputs, secrets)
+        props = INPUT_SHAPE.to_lifecycle(wire)
+        if preview:
+            outputs = self._lifecycle.preview(props)
+        else:
+            outputs = await self._run(
+                lambda warn: step(props, warn), urn, _secret_values(wire, secrets)
+            )
+        return outputs, _outputs(outputs, _carried(secrets, INPUT_SHAPE, OUTPUT_SHAPE))
 
     async def _run(
         self, operation: Callable[[Warn], T], urn: str, secret_values: Collection[str] = ()
