@@ -39,6 +39,7 @@ from tests.support.openbao import running_openbao  # noqa: E402
 from tests.support.pulumi_engine import EngineSandbox, engine_sandbox, locate_cli  # noqa: E402
 from tests.support.sandbox import running_sandbox  # noqa: E402
 
+from acumatica_datasource import environment_variables as variables  # noqa: E402
 from acumatica_datasource.resource import DataSourceProvider, declare  # noqa: E402
 from acumatica_datasource.spec import validate_data  # noqa: E402
 from acumatica_datasource.tooling import PulumiCli, ensure_yaml_language_host  # noqa: E402
@@ -162,8 +163,8 @@ def run(count: int, root: Path, *, cli: PulumiCli, yaml_host: Path, url: str, va
         VAULT_TOKEN="root",
         PULUMI_PYTHON_CMD=str(wrapper),
         RSS_PROBE_FILE=str(rss_file),
-        ACUMATICA_DS_SESSIONS_PER_SITE="2",
     )
+    engine.env[variables.SESSIONS_PER_SITE] = "2"
     env_spec = environment(count, url)
 
     def baseline_program() -> None:

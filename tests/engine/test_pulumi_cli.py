@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from acumatica_datasource.cli import main as cli_main
 from acumatica_datasource.errors import AcumaticaDataSourceError
 from acumatica_datasource.tooling import (
     PULUMI_VERSION,
@@ -218,6 +219,18 @@ def test_main_prints_the_path(fake_go: Path, capsys: pytest.CaptureFixture[str])
     assert printed["pulumi"] == str(cli_cache_dir() / "bin" / "pulumi")
     assert main([]) == 0
     assert capsys.readouterr().out.strip() == str(cli_cache_dir() / "bin" / "pulumi")
+
+
+def test_a_command_without_a_pulumi_cli_says_how_to_get_one(
+    isolated: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    environment = Path(__file__).parents[2] / "examples" / "basic.yaml"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PULUMI_CONFIG_PASSPHRASE", "p")
+        code = cli_main(["preview", "--env", str(environment), "--state", str(tmp_path / "s")])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "acumatica-ds: no Pulumi CLI found" in err and "internal error" not in err
 
 
 def test_main_reports_errors(isolated: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.resilience.conftest import ScenarioFactory
 from tests.resilience.support import Collector, fleet
-from tests.spec.helpers import basic_source, environment, oauth_source
+from tests.spec.support import basic_source, environment, oauth_source
 
 from acumatica_datasource.cli import main
 from acumatica_datasource.spec import SECRET_PATHS

@@ -27,7 +27,7 @@ from tests.resource.conftest import (
     oauth_props,
     put_test_secrets,
 )
-from tests.resource.harness import PROVIDER, PROVIDER_KEY, ProviderServer
+from tests.resource.support import PROVIDER, PROVIDER_KEY, ProviderServer
 from tests.support.openbao import OpenBaoServer
 
 from acumatica_datasource.resource import PROVIDER_VERSION, DataSourceProvider

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.resource.plugin_harness import PLUGIN
+from tests.resource.support import PLUGIN
 
 from acumatica_datasource.resource.outputs import OUTPUT_PROPERTIES
 from acumatica_datasource.resource.package_schema import (

@@ -28,12 +28,12 @@ from tests.resource.conftest import (
     VAULT_PATH,
     put_test_secrets,
 )
-from tests.resource.harness import provider_env
-from tests.resource.plugin_harness import (
+from tests.resource.support import (
     PLUGIN,
     PluginProcess,
     Secret,
     StandInEngine,
+    provider_env,
     reveal,
     running_plugin,
 )

@@ -12,7 +12,7 @@ import pytest
 from google.protobuf.json_format import MessageToDict
 from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockMonitor
-from tests.resource.harness import PROVIDER
+from tests.resource.support import PROVIDER
 
 from acumatica_datasource import (
     AcumaticaDataSource,

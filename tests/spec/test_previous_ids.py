@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.spec.helpers import basic_source, check, environment, messages, only_problem
+from tests.spec.support import basic_source, check, environment, messages, only_problem
 
 
 def test_previous_ids_are_kept() -> None:

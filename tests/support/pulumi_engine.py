@@ -32,7 +32,7 @@ from acumatica_datasource.tooling import PulumiCli, ensure_pulumi_cli, offline_e
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TEST_PASSPHRASE = "engine-tests-passphrase"
-DEFAULT_PROJECT = "spike"
+DEFAULT_PROJECT = "engine-tests"
 
 
 def _log(message: str) -> None:

@@ -56,9 +56,6 @@ from acumatica_datasource.spec import (
 )
 from acumatica_datasource.verify import Report, verify_data_source
 
-DEBUG_VARIABLE = "ACUMATICA_DS_DEBUG"
-"""Set to keep Python stacks in error messages (they are hidden from users otherwise)."""
-
 Warn = Callable[[str], None]
 DiffKind = Literal["add", "delete", "update"]
 PropertyPath = tuple[str, ...]

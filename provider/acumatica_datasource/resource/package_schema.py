@@ -19,6 +19,7 @@ checks it against what ``pulumi package get-schema`` returns from the plugin).
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import re
 import types
@@ -30,7 +31,6 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from acumatica_datasource import __version__
 from acumatica_datasource.resource.properties import (
     RENAMED,
     RESOURCE_PROPERTIES,
@@ -45,6 +45,8 @@ from acumatica_datasource.spec import (
 )
 
 PACKAGE = "acumatica"
+PLUGIN_VERSION = importlib.metadata.version("pulumi-acumatica-datasource")
+"""The plugin's and the package schema's version: the installed distribution's."""
 RESOURCE_TOKEN = f"{PACKAGE}:index:DataSource"
 """The resource type of the plugin."""
 
@@ -479,7 +481,7 @@ def _build() -> tuple[Spec, Shape, Shape, dict[str, Any]]:
     schema: Spec = {
         "name": PACKAGE,
         "displayName": "Acumatica data sources",
-        "version": __version__,
+        "version": PLUGIN_VERSION,
         "description": "Acumatica data sources of a BI server (Nectari and similar), verified "
         "against their Acumatica sites, with secrets in Vault.",
         "keywords": ["pulumi", "acumatica", "category/utility", "kind/native"],

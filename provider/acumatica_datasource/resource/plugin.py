@@ -44,9 +44,9 @@ from pulumi.provider.experimental.provider import (
     UpdateResponse,
 )
 
+from acumatica_datasource import environment_variables as variables
 from acumatica_datasource.errors import AcumaticaDataSourceError
 from acumatica_datasource.resource.lifecycle import (
-    DEBUG_VARIABLE,
     DataSourceLifecycle,
     PropertyChange,
     Warn,
@@ -314,11 +314,11 @@ class DataSourcePlugin(Provider):
         except AcumaticaDataSourceError as exc:
             fail(_redacted(str(exc), secret_values))
         except Exception as exc:  # noqa: BLE001 - a bug too reaches the user as a message
-            if os.environ.get(DEBUG_VARIABLE):
+            if os.environ.get(variables.DEBUG):
                 traceback.print_exc()
             fail(
                 f"{PLUGIN} failed unexpectedly ({type(exc).__name__}: "
-                f"{_redacted(str(exc), secret_values)}); run again with {DEBUG_VARIABLE}=1 and "
+                f"{_redacted(str(exc), secret_values)}); run again with {variables.DEBUG}=1 and "
                 "report the output"
             )
 

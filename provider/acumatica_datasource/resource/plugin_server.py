@@ -32,12 +32,12 @@ from pulumi.provider.experimental.server import ProviderServicer
 from pulumi.runtime._grpc_settings import _GRPC_CHANNEL_OPTIONS
 from pulumi.runtime.proto import engine_pb2, engine_pb2_grpc, provider_pb2_grpc
 
-from acumatica_datasource import __version__
+from acumatica_datasource import environment_variables as variables
 from acumatica_datasource.resource.lifecycle import (
-    DEBUG_VARIABLE,
     DataSourceError,
     warn_on_stderr,
 )
+from acumatica_datasource.resource.package_schema import PLUGIN_VERSION
 from acumatica_datasource.resource.plugin import PLUGIN, DataSourcePlugin
 
 HEALTH_INTERVAL = 1.0
@@ -70,7 +70,7 @@ def _message(error: BaseException) -> str:
     original = error.__context__ or error
     return (
         f"{PLUGIN} failed unexpectedly ({type(original).__name__}); run again with "
-        f"{DEBUG_VARIABLE}=1 and report the output"
+        f"{variables.DEBUG}=1 and report the output"
     )
 
 
@@ -83,7 +83,7 @@ def _clean_errors(name: str) -> Callable[..., Awaitable[Any]]:
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - every failure answers with a message
-            if os.environ.get(DEBUG_VARIABLE):
+            if os.environ.get(variables.DEBUG):
                 traceback.print_exc()
             await context.abort(grpc.StatusCode.UNKNOWN, _message(exc))
 
@@ -147,7 +147,7 @@ async def serve(engine_address: str) -> None:
     log = EngineLog(engine_address)
     plugin = DataSourcePlugin(engine_log=log.warn)
     server = grpc.aio.server(options=_GRPC_CHANNEL_OPTIONS)
-    servicer = CleanServicer(sys.argv[1:], __version__, plugin, engine_address=engine_address)
+    servicer = CleanServicer(sys.argv[1:], PLUGIN_VERSION, plugin, engine_address=engine_address)
     provider_pb2_grpc.add_ResourceProviderServicer_to_server(servicer, server)
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
@@ -182,7 +182,7 @@ def serve_plugin(argv: list[str] | None = None) -> None:
         "port and serves the engine at ENGINE_ADDRESS until the engine goes away.",
     )
     parser.add_argument("engine", metavar="ENGINE_ADDRESS", help="the Pulumi engine's address")
-    parser.add_argument("--version", action="version", version=__version__)
+    parser.add_argument("--version", action="version", version=PLUGIN_VERSION)
     known, _ = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(known.engine))

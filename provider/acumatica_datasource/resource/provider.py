@@ -17,9 +17,9 @@ from typing import Any
 
 from pulumi import dynamic
 
+from acumatica_datasource import environment_variables as variables
 from acumatica_datasource.errors import AcumaticaDataSourceError
 from acumatica_datasource.resource.lifecycle import (
-    DEBUG_VARIABLE,
     DataSourceError,
     DataSourceLifecycle,
     fail,
@@ -52,7 +52,7 @@ def _hide_tracebacks() -> None:
     the provider. ACUMATICA_DS_DEBUG=1 keeps the stack."""
     main = sys.modules.get("__main__")
     server = getattr(getattr(main, "__spec__", None), "name", None) == DYNAMIC_SERVER
-    if server and not os.environ.get(DEBUG_VARIABLE):
+    if server and not os.environ.get(variables.DEBUG):
         sys.tracebacklimit = 0
 
 

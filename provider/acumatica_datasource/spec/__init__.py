@@ -7,6 +7,7 @@ from acumatica_datasource.spec.connection_string import MANAGED_KEYS
 from acumatica_datasource.spec.document import (
     Problem,
     SpecError,
+    UnreadableFileError,
     ValidationResult,
     load_environment,
     validate_data,
@@ -72,6 +73,7 @@ __all__ = [
     "SecretReference",
     "SpecError",
     "TokenAuth",
+    "UnreadableFileError",
     "ValidationResult",
     "VaultLocation",
     "VaultSecretRef",

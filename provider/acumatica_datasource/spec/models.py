@@ -376,7 +376,7 @@ class DataSourceDefaults(SpecModel):
 class Environment(SpecModel):
     """An environment file: the data sources of one stage (dev, test, prod...).
 
-    Build it with :func:`acumatica_datasource.spec.validate_document` (or ``load_environment``),
+    Build it with :func:`acumatica_datasource.spec.validate_file` (or ``load_environment``),
     which also merges ``defaults`` and applies :func:`environment_rules`.
     """
 
