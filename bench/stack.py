@@ -1,6 +1,6 @@
 """Benchmark `preview` and `up` of N Acumatica data sources, through the dynamic provider and
 through the provider plugin, against N do-nothing dynamic resources run by the same engine,
-in the same run.
+in the same run (each operation three times, interleaved; the medians are printed).
 
 For N in 1, 10, 50, 200 (or the Ns given as arguments): Basic data sources on the sandbox
 with their passwords in OpenBao, declared by the same kind of program (an Automation API
@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -45,6 +46,8 @@ from acumatica_datasource.spec import validate_data  # noqa: E402
 from acumatica_datasource.tooling import PulumiCli, ensure_yaml_language_host  # noqa: E402
 
 DEFAULT_NS = (1, 10, 50, 200)
+REPEATS = 3
+"""Runs of each operation per program and N; the median is printed."""
 SECRET_PATHS = 5
 RSS_PROBE = Path(__file__).with_name("rss_probe.py")
 PLUGIN_TYPE = "acumatica:index:DataSource"
@@ -186,20 +189,30 @@ def run(count: int, root: Path, *, cli: PulumiCli, yaml_host: Path, url: str, va
             ("plugin", plugin_program),
         )
     }
-    times: dict[tuple[str, str], float] = {}
-    for op in ("preview", "up"):
-        for name, stack in stacks.items():
-            if name == "dynamic":
-                rss_file.unlink(missing_ok=True)
-            times[(name, op)] = timed(getattr(stack, op))
-    peak = peak_rss_kib(rss_file) / 1024
-
     yaml_run = YamlRun(root, cli, yaml_host, engine.env)
     yaml_run.write(count, url)
     yaml_run.pulumi("stack", "init", "yaml")
-    for op in ("preview", "up"):
-        flags = ["--yes", "--skip-preview"] if op == "up" else []  # as the Automation API's up
-        times[("yaml", op)] = timed(lambda op=op, flags=flags: yaml_run.pulumi(op, *flags))
+    operations: dict[str, dict[str, Callable[[], Any]]] = {
+        name: {"preview": stack.preview, "up": stack.up, "destroy": stack.destroy}
+        for name, stack in stacks.items()
+    }
+    operations["yaml"] = {
+        "preview": lambda: yaml_run.pulumi("preview"),
+        "up": lambda: yaml_run.pulumi("up", "--yes", "--skip-preview"),  # as the Automation API's
+        "destroy": lambda: yaml_run.pulumi("destroy", "--yes", "--skip-preview"),
+    }
+    samples: dict[tuple[str, str], list[float]] = {}
+    names = list(operations)
+    for repeat in range(REPEATS):  # interleaved, each program in turn first: the machine is shared
+        for name in names[repeat % len(names) :] + names[: repeat % len(names)]:
+            if repeat:
+                operations[name]["destroy"]()
+            if name == "dynamic":
+                rss_file.unlink(missing_ok=True)
+            for op in ("preview", "up"):
+                samples.setdefault((name, op), []).append(timed(operations[name][op]))
+    times = {key: statistics.median(values) for key, values in samples.items()}
+    peak = peak_rss_kib(rss_file) / 1024
 
     for op in ("preview", "up"):
         base = times[("baseline", op)]
@@ -218,9 +231,8 @@ def run(count: int, root: Path, *, cli: PulumiCli, yaml_host: Path, url: str, va
         print(f"        {name:<8} {total / count:>7.0f} B  [{owned:.0f} B]")
     print(f"        baseline {base_state / count:>7.0f} B (do-nothing resources)")
     print(f"      dynamic-provider process peak RSS: {peak:.1f} MiB")
-    yaml_run.pulumi("destroy", "--yes")
-    for stack in stacks.values():
-        stack.destroy()
+    for program in operations.values():
+        program["destroy"]()
 
 
 def main() -> None:

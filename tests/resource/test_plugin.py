@@ -148,6 +148,7 @@ def test_configure_accepts_secrets_and_previews(plugin: PluginProcess, bao: Open
         ({"sessionsPerSite": "0"}, "sessionsPerSite", "at least 1"),
         ({"vaultAuthMethod": "ldap"}, "vault", "auth"),
         ({"vaultSkipVerify": "maybe"}, "vaultSkipVerify", "true or false"),
+        ({"vaultAdress": "https://v"}, "vaultAdress", "did you mean acumatica:vaultAddress?"),
     ],
 )
 def test_check_config_names_the_key(
@@ -160,7 +161,8 @@ def test_check_config_names_the_key(
 
 
 def test_check_config_accepts_the_text_pulumi_config_stores(plugin: PluginProcess) -> None:
-    assert plugin.check_config({"sessionsPerSite": "2", "vaultSkipVerify": "false"}) == []
+    config = {"sessionsPerSite": "2", "vaultSkipVerify": "false", "version": "0.1.0"}
+    assert plugin.check_config(config) == []
 
 
 # -- check -------------------------------------------------------------------------------------
@@ -477,3 +479,30 @@ def test_the_console_script_is_installed() -> None:
     assert result.stdout.strip() == "0.1.0"
     assert str(STORED_SECRETS) not in result.stdout
     assert sys.executable
+
+
+def test_approle_credentials_from_the_secret_configuration(
+    tmp_path: Path, bao: OpenBaoServer, sandbox: Sandbox, control: Control
+) -> None:
+    """``vaultRoleId`` and the secret ``vaultSecretId`` log in with AppRole; the secret id
+    reaches no response and no log line."""
+    bao.policy("plugin-read", 'path "secret/data/acumatica/*" { capabilities = ["read"] }')
+    role_id, secret_id = bao.approle("plugin", ["plugin-read"])
+    control.reset()
+    (tmp_path / "home").mkdir()
+    with running_plugin(plugin_env(tmp_path / "home"), tmp_path) as process:
+        settings = {
+            "vaultAddress": bao.address,
+            "vaultAuthMethod": "approle",
+            "vaultRoleId": role_id,
+            "vaultSecretId": Secret(secret_id),
+        }
+        assert process.check_config(settings) == []
+        process.configure(settings)
+        _, outputs = process.up(basic_inputs(sandbox.url))
+        assert outputs["verification"]["status"] == "ok", outputs["verification"]
+        # CheckConfig echoes the configuration, the secret id wrapped as a secret
+        texts = [text for op, text in process.transcript if op != "check_config"]
+        texts.append(process.stderr())
+        assert not [text for text in texts if secret_id in text or PASSWORD in text]
+    assert control.open_sessions() == 0

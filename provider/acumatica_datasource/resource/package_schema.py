@@ -56,6 +56,8 @@ OUTPUT_NAMES = {"data_source_id": "dataSourceId", "verification_settings": "veri
 """Lifecycle property -> output name, where it is not the camelCase of the input's name."""
 
 Spec = dict[str, Any]
+PropertyPath = tuple[str | int, ...]
+"""Names (and array indexes) from a property to a value inside it."""
 
 
 @dataclass
@@ -78,11 +80,15 @@ class Shape:
         """A lifecycle value with the wire's names."""
         return self._convert(value, to_lifecycle=False)
 
-    def wire_path(self, path: tuple[str, ...]) -> tuple[str, ...]:
+    def wire_path(self, path: PropertyPath) -> PropertyPath:
         """A lifecycle path (``("authentication", "client_secret")``) in wire names."""
         return self._path(path, to_lifecycle=False)
 
-    def lifecycle_path(self, path: tuple[str, ...]) -> tuple[str, ...]:
+    def wire_name(self, name: str) -> str:
+        """A lifecycle property name (``data_source_id``) as its wire name."""
+        return self._child(name, to_lifecycle=False)[0]
+
+    def lifecycle_path(self, path: PropertyPath) -> PropertyPath:
         """A wire path in the lifecycle's names (the inverse of :meth:`wire_path`)."""
         return self._path(path, to_lifecycle=True)
 
@@ -109,10 +115,13 @@ class Shape:
             return [inner._convert(item, to_lifecycle=to_lifecycle) for item in value]
         return value
 
-    def _path(self, path: tuple[str, ...], *, to_lifecycle: bool) -> tuple[str, ...]:
+    def _path(self, path: PropertyPath, *, to_lifecycle: bool) -> PropertyPath:
         if not path:
             return ()
-        name, shape = self._child(path[0], to_lifecycle=to_lifecycle)
+        head = path[0]
+        if isinstance(head, int):  # an index into an array
+            return (head, *(self.items or SCALAR)._path(path[1:], to_lifecycle=to_lifecycle))
+        name, shape = self._child(head, to_lifecycle=to_lifecycle)
         return (name, *shape._path(path[1:], to_lifecycle=to_lifecycle))
 
 

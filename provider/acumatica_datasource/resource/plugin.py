@@ -58,6 +58,7 @@ from acumatica_datasource.resource.package_schema import (
     OUTPUT_SHAPE,
     PACKAGE,
     RESOURCE_TOKEN,
+    PropertyPath,
     Shape,
     package_schema_text,
 )
@@ -67,13 +68,16 @@ from acumatica_datasource.resource.properties import (
     failure_property,
     is_unknown,
 )
-from acumatica_datasource.resource.settings import ProviderSettings, SettingsError
+from acumatica_datasource.resource.settings import (
+    CONFIG_VARIABLES,
+    ProviderSettings,
+    SettingsError,
+)
 from acumatica_datasource.spec import FieldProblem
 from acumatica_datasource.spec.references import REFERENCE_HINT
 
 T = TypeVar("T")
 PLUGIN = "pulumi-resource-acumatica"
-Path = tuple[str | int, ...]
 
 PLAIN_SECRET = (
     "a secret must not be a plain string (it would be stored in clear in the program and "
@@ -81,9 +85,13 @@ PLAIN_SECRET = (
     "`pulumi config set --secret`), or " + REFERENCE_HINT
 )
 ALWAYS_SECRET_OUTPUTS = (("connection_string",),)
+ENGINE_CONFIG = frozenset({"version", "pluginDownloadURL"})
+"""Provider inputs the engine itself sets."""
 
 
-def unwrap(value: PropertyValue, path: Path = (), secrets: set[Path] | None = None) -> Any:
+def unwrap(
+    value: PropertyValue, path: PropertyPath = (), secrets: set[PropertyPath] | None = None
+) -> Any:
     """A property value as plain Python (unknowns as :data:`UNKNOWN`); the paths of secret
     values are added to ``secrets``."""
     if value.is_secret and secrets is not None:
@@ -98,12 +106,12 @@ def unwrap(value: PropertyValue, path: Path = (), secrets: set[Path] | None = No
     return inner
 
 
-def unwrap_map(values: Mapping[str, PropertyValue], secrets: set[Path]) -> dict[str, Any]:
+def unwrap_map(values: Mapping[str, PropertyValue], secrets: set[PropertyPath]) -> dict[str, Any]:
     """A property map as plain Python; ``secrets`` learns the secret paths."""
     return {key: unwrap(value, (key,), secrets) for key, value in values.items()}
 
 
-def wrap(value: Any, secrets: set[Path], path: Path = ()) -> PropertyValue:
+def wrap(value: Any, secrets: set[PropertyPath], path: PropertyPath = ()) -> PropertyValue:
     """Plain Python as a property value, secret at ``secrets`` (and below)."""
     if is_unknown(value):
         result = PropertyValue(UNKNOWN)  # the wire's unknown (the SDK cannot marshal Computed)
@@ -118,12 +126,12 @@ def wrap(value: Any, secrets: set[Path], path: Path = ()) -> PropertyValue:
     return result.with_secret(True) if path in secrets else result
 
 
-def wrap_map(values: Mapping[str, Any], secrets: set[Path]) -> dict[str, PropertyValue]:
+def wrap_map(values: Mapping[str, Any], secrets: set[PropertyPath]) -> dict[str, PropertyValue]:
     """Plain Python properties as a property map, secret at ``secrets``."""
     return {key: wrap(value, secrets, (key,)) for key, value in values.items()}
 
 
-def property_path_text(path: Path) -> str:
+def property_path_text(path: PropertyPath) -> str:
     """A property path in Pulumi's syntax: ``a.b``, ``a["key with: specials"]``, ``a[0]``."""
     text = ""
     for element in path:
@@ -154,12 +162,18 @@ class DataSourcePlugin(Provider):
         return GetSchemaResponse(schema=package_schema_text())
 
     async def check_config(self, request: CheckRequest) -> CheckResponse:
-        """Validate the provider's configuration (``acumatica:*``)."""
+        """Validate the provider's configuration (``acumatica:*``): unknown keys (a typo would
+        silently fall back to the environment) and invalid values."""
+        failures = [
+            _unknown_setting(key)
+            for key in request.new_inputs
+            if key not in CONFIG_VARIABLES and key not in ENGINE_CONFIG and not key.startswith("_")
+        ]
         try:
             ProviderSettings.load(_config(request.new_inputs), os.environ)
         except SettingsError as exc:
-            return CheckResponse(request.new_inputs, [CheckFailure(exc.key, str(exc))])
-        return CheckResponse(request.new_inputs, [])
+            failures.append(CheckFailure(exc.key, str(exc)))
+        return CheckResponse(request.new_inputs, failures)
 
     async def configure(self, request: ConfigureRequest) -> ConfigureResponse:
         """Provider-wide settings from the configuration and the environment."""
@@ -180,7 +194,7 @@ class DataSourcePlugin(Provider):
         """Validate offline with the spec's rules; the inputs come back normalised, with the
         callback URL, and secret where they were given as secrets."""
         _resource_type(request.urn)
-        secrets: set[Path] = set()
+        secrets: set[PropertyPath] = set()
         wire = unwrap_map(request.new_inputs, secrets)
         failures = [_unknown_input(key) for key in wire if key not in INPUT_SHAPE.fields]
         failures += [
@@ -198,7 +212,7 @@ class DataSourcePlugin(Provider):
         """Which properties changed, each with its kind (update or replace), and whether a
         Vault secret was rotated."""
         _resource_type(request.urn)
-        secrets: set[Path] = set()
+        secrets: set[PropertyPath] = set()
         olds = OUTPUT_SHAPE.to_lifecycle(unwrap_map(request.old_state, set()))
         wire = unwrap_map(request.new_inputs, secrets)
         news = INPUT_SHAPE.to_lifecycle(wire)
@@ -210,9 +224,9 @@ class DataSourcePlugin(Provider):
         detailed = {property_path_text(_wire_path(c)): _property_diff(c) for c in outcome.changes}
         return DiffResponse(
             changes=outcome.changed,
-            replaces=[INPUT_SHAPE.wire_path((name,))[0] for name in outcome.replaces],
+            replaces=[INPUT_SHAPE.wire_name(name) for name in outcome.replaces],
             delete_before_replace=False,
-            diffs=[INPUT_SHAPE.wire_path((name,))[0] for name in outcome.properties],
+            diffs=[INPUT_SHAPE.wire_name(name) for name in outcome.properties],
             detailed_diff=detailed,
         )
 
@@ -253,8 +267,8 @@ class DataSourcePlugin(Provider):
                 "your program or environment file, not in a system it could be read from. "
                 "Declare it instead (an alias keeps an existing one under a new name)."
             )
-        output_secrets: set[Path] = set()
-        input_secrets: set[Path] = set()
+        output_secrets: set[PropertyPath] = set()
+        input_secrets: set[PropertyPath] = set()
         olds = OUTPUT_SHAPE.to_lifecycle(unwrap_map(request.properties, output_secrets))
         inputs = unwrap_map(request.inputs, input_secrets)
         refreshed = await self._run(
@@ -291,7 +305,7 @@ class DataSourcePlugin(Provider):
     ) -> tuple[dict[str, Any], dict[str, PropertyValue]]:
         """A create or update step (its preview, offline): the lifecycle's outputs, and them
         on the wire, secret where the inputs were."""
-        secrets: set[Path] = set()
+        secrets: set[PropertyPath] = set()
         wire = unwrap_map(inputs, secrets)
         props = INPUT_SHAPE.to_lifecycle(wire)
         if preview:
@@ -327,7 +341,7 @@ class DataSourcePlugin(Provider):
         self._engine_log(urn, message)
 
 
-def _secret_values(wire: Any, secrets: set[Path], path: Path = ()) -> set[str]:
+def _secret_values(wire: Any, secrets: set[PropertyPath], path: PropertyPath = ()) -> set[str]:
     """The text values at (and below) the secret paths of a wire value."""
     found: set[str] = set()
     if isinstance(wire, Mapping):
@@ -360,7 +374,7 @@ def _resource_type(urn: str) -> None:
         fail(f"unknown resource type {kind!r}: this provider manages {RESOURCE_TOKEN}")
 
 
-def _plain_secrets(wire: Mapping[str, Any], secrets: set[Path]) -> Iterator[Path]:
+def _plain_secrets(wire: Mapping[str, Any], secrets: set[PropertyPath]) -> Iterator[PropertyPath]:
     """Wire paths of secret fields holding a plain (non-secret) string."""
     for path in SECRET_PROPERTY_PATHS:
         wire_path = INPUT_SHAPE.wire_path(path)
@@ -372,22 +386,27 @@ def _plain_secrets(wire: Mapping[str, Any], secrets: set[Path]) -> Iterator[Path
             yield wire_path
 
 
-def _carried(secrets: set[Path], source: Shape, target: Shape) -> set[Path]:
+def _carried(secrets: set[PropertyPath], source: Shape, target: Shape) -> set[PropertyPath]:
     """Secret wire paths of ``source`` names as paths of ``target`` names."""
-    carried: set[Path] = set()
+    carried: set[PropertyPath] = set()
     for path in secrets:
-        names = tuple(str(part) for part in path)
-        carried.add(target.wire_path(source.lifecycle_path(names)))
+        carried.add(target.wire_path(source.lifecycle_path(path)))
     return carried
 
 
-def _outputs(outputs: Mapping[str, Any], secrets: set[Path]) -> dict[str, PropertyValue]:
+def _outputs(outputs: Mapping[str, Any], secrets: set[PropertyPath]) -> dict[str, PropertyValue]:
     """Lifecycle outputs on the wire; the opt-in connection string is always secret."""
     always = {OUTPUT_SHAPE.wire_path(path) for path in ALWAYS_SECRET_OUTPUTS}
     wire = OUTPUT_SHAPE.to_wire(outputs)
     if wire.get("connectionString") is None:
         wire.pop("connectionString", None)
     return wrap_map(wire, secrets | always)
+
+
+def _unknown_setting(key: str) -> CheckFailure:
+    close = difflib.get_close_matches(key, list(CONFIG_VARIABLES), n=1)
+    hint = f": did you mean {PACKAGE}:{close[0]}?" if close else ""
+    return CheckFailure(key, f"{PACKAGE}:{key} is not a setting of this provider{hint}")
 
 
 def _unknown_input(key: str) -> CheckFailure:
@@ -398,15 +417,15 @@ def _unknown_input(key: str) -> CheckFailure:
 
 
 def _check_failure(problem: FieldProblem) -> CheckFailure:
-    path = INPUT_SHAPE.wire_path(tuple(str(part) for part in problem.loc))
+    path = INPUT_SHAPE.wire_path(tuple(problem.loc))
     named = failure_property(problem.loc)
     return CheckFailure(
-        INPUT_SHAPE.wire_path((named,))[0] if named else "",
+        INPUT_SHAPE.wire_name(named) if named else "",
         f"{property_path_text(path)}: {problem.message}",
     )
 
 
-def _wire_path(change: PropertyChange) -> tuple[str, ...]:
+def _wire_path(change: PropertyChange) -> PropertyPath:
     shape = INPUT_SHAPE if change.input else OUTPUT_SHAPE
     return shape.wire_path(change.path)
 
