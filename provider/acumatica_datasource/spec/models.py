@@ -284,6 +284,10 @@ class DataSource(SpecModel):
     verification: Verification = Field(default_factory=Verification)
     expose_connection_string: bool = False
     """Also output the connection string with resolved secrets (as a Pulumi secret)."""
+    previous_ids: list[Annotated[str, Field(pattern=urls.ID_PATTERN)]] = Field(default_factory=list)
+    """Ids the data source had before, e.g. the slug of its old description: the deployment
+    keeps the recorded data source under its new id (Pulumi aliases) and shows the change of
+    id and callback URL as a replacement. To keep the callback URL, set ``id`` to the old id."""
 
     @model_validator(mode="after")
     def _cross_field(self) -> DataSource:
@@ -291,6 +295,13 @@ class DataSource(SpecModel):
             self.id = urls.slugify(self.description)
         auth = self.authentication
         problems: list[tuple[tuple[str | int, ...], str]] = []
+        listed: set[str] = set()
+        for index, previous in enumerate(self.previous_ids):
+            if previous == self.id:
+                problems.append((("previous_ids", index), "is the data source's current id"))
+            elif previous in listed:
+                problems.append((("previous_ids", index), f"'{previous}' is listed twice"))
+            listed.add(previous)
         if isinstance(auth, OAuth2Authentication) and auth.tenant.lower() != self.company.lower():
             problems.append(
                 (
@@ -461,6 +472,7 @@ def environment_rules(data: Any) -> list[tuple[tuple[str | int, ...], str]]:
                     )
                 else:
                     ids[source_id] = index
+    problems += _previous_id_rules(sources, ids)
     if first_oauth is not None and not data.get("callback_base_url"):
         problems.append(
             (
@@ -469,6 +481,30 @@ def environment_rules(data: Any) -> list[tuple[tuple[str | int, ...], str]]:
                 "server's public https URL",
             )
         )
+    return problems
+
+
+def _previous_id_rules(
+    sources: list[Any], ids: dict[str, int]
+) -> list[tuple[tuple[str | int, ...], str]]:
+    """A previous id is nobody's current id and belongs to one data source only."""
+    problems: list[tuple[tuple[str | int, ...], str]] = []
+    owners: dict[str, int] = {}
+    for index, source in enumerate(sources):
+        previous = source.get("previous_ids") if isinstance(source, dict) else None
+        if not isinstance(previous, list):
+            continue
+        for position, old in enumerate(previous):
+            if not isinstance(old, str):
+                continue
+            loc: tuple[str | int, ...] = ("data_sources", index, "previous_ids", position)
+            if ids.get(old, index) != index:
+                problems.append((loc, f"'{old}' is the id of data_sources[{ids[old]}]"))
+            elif owners.get(old, index) != index:
+                problems.append(
+                    (loc, f"'{old}' is also a previous id of data_sources[{owners[old]}]")
+                )
+            owners.setdefault(old, index)
     return problems
 
 

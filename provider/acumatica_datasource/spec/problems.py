@@ -74,6 +74,8 @@ _FIELD_MESSAGES = {
     "id": "must be 1-63 lower-case letters, digits and dashes, starting with a letter or digit",
     "project": "must be 1-100 letters, digits, dashes, underscores or periods (a Pulumi "
     "project name)",
+    "previous_ids": "must be 1-63 lower-case letters, digits and dashes, starting with a letter "
+    "or digit",
     "entity": "must be an entity name such as UnitsOfMeasure",
     "env": "must be an environment variable name: letters, digits and underscores",
     "url": "must be an absolute URL starting with https:// (http:// only for loopback hosts)",

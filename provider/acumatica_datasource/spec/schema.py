@@ -1,4 +1,5 @@
-"""The JSON Schema (draft 2020-12) of environment files, generated from the models."""
+"""The JSON Schema (draft 2020-12) of environment files (``environment.schema.json``),
+generated from the models."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ _IDENTITY_REQUIRED = "description"
 
 
 def json_schema() -> dict[str, Any]:
-    """The schema that ``schema.json`` holds and ``acumatica-ds schema`` prints."""
+    """The schema that ``environment.schema.json`` holds and ``acumatica-ds schema`` prints."""
     generated = Environment.model_json_schema(mode="validation")
     data_source = generated["$defs"]["DataSource"]
     # In a file, url, company and authentication may come from `defaults` or a base file
