@@ -4,8 +4,9 @@ RUN := $(UV) run --frozen
 
 .PHONY: setup demo test lint typecheck pytest schema pulumi bench clean
 
-setup:  ## install uv if needed, then the locked dependencies into .venv
-	$(UV) sync --frozen
+setup:  ## install uv if needed, the locked dependencies into .venv, all compiled to bytecode
+	$(UV) sync --frozen --compile-bytecode
+	$(RUN) python -m compileall -q provider
 
 demo: setup  ## the main job: sandbox + OpenBao + Pulumi, all on loopback
 	$(RUN) python scripts/demo.py
@@ -30,6 +31,7 @@ pulumi: setup  ## locate or build the Pulumi CLI (a one-time build of a few minu
 	$(RUN) python -m acumatica_datasource.tooling
 
 bench: setup  ## every benchmark (a few minutes); figures in docs/performance.md
+	$(RUN) python bench/startup.py
 	$(RUN) python bench/validate.py
 	$(RUN) python bench/sandbox.py
 	$(RUN) python bench/verify.py
