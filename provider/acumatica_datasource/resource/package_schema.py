@@ -19,6 +19,7 @@ checks it against what ``pulumi package get-schema`` returns from the plugin).
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 import json
 import re
@@ -43,6 +44,7 @@ from acumatica_datasource.spec import (
     VaultSecretRef,
     VaultSettings,
 )
+from acumatica_datasource.spec.base import field_docstrings
 
 PACKAGE = "acumatica"
 PLUGIN_VERSION = importlib.metadata.version("pulumi-acumatica-datasource")
@@ -181,9 +183,11 @@ _OVERRIDES: dict[tuple[str, str], tuple[Spec, Shape]] = {
 
 
 class _Builder:
-    """Walks the spec's models into schema types and shapes."""
+    """Walks the spec's models into schema types and shapes; with ``describe``, the fields
+    are described by their docstrings (read from the source: only the schema needs them)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, describe: bool) -> None:
+        self.describe = describe
         self.types: dict[str, Spec] = {}
         self.shapes: dict[str, Shape] = {}
 
@@ -209,7 +213,7 @@ class _Builder:
         override = _OVERRIDES.get((model.__name__, name))
         spec, shape = override or self.annotation(info.annotation, info)
         spec = dict(spec)
-        description = info.description or _described(info.annotation)
+        description = _description(model, name, info) if self.describe else None
         if description and "description" not in spec:
             spec["description"] = description.replace("``", "`")
         default = info.default
@@ -305,6 +309,11 @@ class _Builder:
             "is refused.",
         }
         return spec, self.shapes[name]
+
+
+def _description(model: type[BaseModel], name: str, info: FieldInfo) -> str | None:
+    """A field's description: its own, its docstring, else its model(s)' docstring."""
+    return info.description or field_docstrings(model).get(name) or _described(info.annotation)
 
 
 def _described(annotation: Any) -> str:
@@ -450,8 +459,8 @@ def _output_name(name: str) -> str:
     return OUTPUT_NAMES.get(name, camel_case(name))
 
 
-def _build() -> tuple[Spec, Shape, Shape, dict[str, Any]]:
-    builder = _Builder()
+def _build(*, describe: bool) -> tuple[Spec, Shape, Shape]:
+    builder = _Builder(describe=describe)
     inputs: dict[str, Spec] = {}
     input_shape = Shape()
     for name in SPEC_PROPERTIES:
@@ -519,22 +528,27 @@ def _build() -> tuple[Spec, Shape, Shape, dict[str, Any]]:
             }
         },
     }
-    return schema, input_shape, output_shape, builder.shapes
+    return schema, input_shape, output_shape
 
 
-PACKAGE_SCHEMA, INPUT_SHAPE, OUTPUT_SHAPE, _SHAPES = _build()
-"""The package schema, and the shapes of the resource's inputs and outputs on the wire."""
+_, INPUT_SHAPE, OUTPUT_SHAPE = _build(describe=False)
+"""The shapes of the resource's inputs and outputs on the wire."""
+
+
+@functools.cache
+def _package_schema() -> Spec:
+    return _build(describe=True)[0]
 
 
 def package_schema() -> Spec:
     """The Pulumi package schema (a fresh copy)."""
-    result: Spec = json.loads(json.dumps(PACKAGE_SCHEMA))
+    result: Spec = json.loads(json.dumps(_package_schema()))
     return result
 
 
 def package_schema_text() -> str:
     """The schema as the stable, indented JSON text of ``schema.json``."""
-    return json.dumps(PACKAGE_SCHEMA, indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(_package_schema(), indent=2, ensure_ascii=False) + "\n"
 
 
 if __name__ == "__main__":
