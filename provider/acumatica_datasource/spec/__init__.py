@@ -1,56 +1,115 @@
 """The data-source spec: models, validation, connection strings, callback URLs, schema.
 
-Pure: no network and no secrets; safe to import anywhere, fast to import.
+Pure: no network and no secrets; safe to import anywhere. Names are loaded on first use, so
+a process loads only the modules it uses (the provider's ``check`` never reads YAML).
 """
 
-from acumatica_datasource.spec.connection_string import MANAGED_KEYS
-from acumatica_datasource.spec.document import (
-    SpecError,
-    UnreadableFileError,
-    ValidationResult,
-    load_environment,
-    validate_data,
-    validate_file,
-    validate_text,
-)
-from acumatica_datasource.spec.models import (
-    DEFAULT_PROJECT,
-    DEFAULT_SCOPE,
-    SCOPES,
-    SECRET_PATHS,
-    BasicAuthentication,
-    DataSource,
-    DataSourceDefaults,
-    Environment,
-    OAuth2Authentication,
-    Verification,
-    VerificationLogin,
-    secret_subpaths,
-)
-from acumatica_datasource.spec.problems import FieldProblem, Problem
-from acumatica_datasource.spec.references import (
-    EnvSecretRef,
-    InlineSecretRef,
-    SecretReference,
-    VaultLocation,
-    VaultSecretRef,
-)
-from acumatica_datasource.spec.secret_fields import SecretPath
-from acumatica_datasource.spec.source_connection_string import (
-    connection_properties,
-    placeholder,
-    render_connection_string,
-)
-from acumatica_datasource.spec.stage_names import environment_name_mismatch
-from acumatica_datasource.spec.urls import callback_url, normalize_site_url, slugify
-from acumatica_datasource.spec.vault import (
-    AppRoleAuth,
-    CredentialSource,
-    JwtAuth,
-    KubernetesAuth,
-    TokenAuth,
-    VaultSettings,
-)
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from acumatica_datasource.spec.connection_string import MANAGED_KEYS
+    from acumatica_datasource.spec.document import (
+        SpecError,
+        UnreadableFileError,
+        ValidationResult,
+        load_environment,
+        validate_data,
+        validate_file,
+        validate_text,
+    )
+    from acumatica_datasource.spec.models import (
+        DEFAULT_PROJECT,
+        DEFAULT_SCOPE,
+        SCOPES,
+        SECRET_PATHS,
+        BasicAuthentication,
+        DataSource,
+        DataSourceDefaults,
+        Environment,
+        OAuth2Authentication,
+        Verification,
+        VerificationLogin,
+        secret_subpaths,
+    )
+    from acumatica_datasource.spec.problems import FieldProblem, Problem
+    from acumatica_datasource.spec.references import (
+        EnvSecretRef,
+        InlineSecretRef,
+        SecretReference,
+        VaultLocation,
+        VaultSecretRef,
+    )
+    from acumatica_datasource.spec.secret_fields import SecretPath
+    from acumatica_datasource.spec.source_connection_string import (
+        connection_properties,
+        placeholder,
+        render_connection_string,
+    )
+    from acumatica_datasource.spec.stage_names import environment_name_mismatch
+    from acumatica_datasource.spec.urls import callback_url, normalize_site_url, slugify
+    from acumatica_datasource.spec.vault import (
+        AppRoleAuth,
+        CredentialSource,
+        JwtAuth,
+        KubernetesAuth,
+        TokenAuth,
+        VaultSettings,
+    )
+
+_MODULES = {
+    "DEFAULT_PROJECT": "models",
+    "DEFAULT_SCOPE": "models",
+    "MANAGED_KEYS": "connection_string",
+    "SCOPES": "models",
+    "SECRET_PATHS": "models",
+    "AppRoleAuth": "vault",
+    "BasicAuthentication": "models",
+    "CredentialSource": "vault",
+    "DataSource": "models",
+    "DataSourceDefaults": "models",
+    "EnvSecretRef": "references",
+    "Environment": "models",
+    "FieldProblem": "problems",
+    "InlineSecretRef": "references",
+    "JwtAuth": "vault",
+    "KubernetesAuth": "vault",
+    "OAuth2Authentication": "models",
+    "Problem": "problems",
+    "SecretPath": "secret_fields",
+    "SecretReference": "references",
+    "SpecError": "document",
+    "TokenAuth": "vault",
+    "UnreadableFileError": "document",
+    "ValidationResult": "document",
+    "VaultLocation": "references",
+    "VaultSecretRef": "references",
+    "VaultSettings": "vault",
+    "Verification": "models",
+    "VerificationLogin": "models",
+    "callback_url": "urls",
+    "connection_properties": "source_connection_string",
+    "environment_name_mismatch": "stage_names",
+    "load_environment": "document",
+    "normalize_site_url": "urls",
+    "placeholder": "source_connection_string",
+    "render_connection_string": "source_connection_string",
+    "secret_subpaths": "models",
+    "slugify": "urls",
+    "validate_data": "document",
+    "validate_file": "document",
+    "validate_text": "document",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _MODULES.get(name)
+    if module is None:
+        raise AttributeError(f"module 'acumatica_datasource.spec' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"acumatica_datasource.spec.{module}"), name)
+
 
 __all__ = [
     "DEFAULT_PROJECT",

@@ -9,7 +9,6 @@ repeat the offending value: it may be a secret typed into the wrong place.
 
 from __future__ import annotations
 
-import difflib
 import types
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
@@ -159,6 +158,8 @@ def _problem(
 def _unknown_key(key: str, parent: type[BaseModel] | None) -> str:
     if parent is None:
         return "unknown key"
+    import difflib  # only for an unknown key: not imported with the module
+
     allowed = list(parent.model_fields)
     lowered = {name.lower(): name for name in allowed}
     match = lowered.get(key.lower()) or next(

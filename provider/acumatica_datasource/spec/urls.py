@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
 import re
 import unicodedata
@@ -94,6 +93,8 @@ def slugify(description: str) -> str:
     ascii_text = unicodedata.normalize("NFKD", description).encode("ascii", "ignore").decode()
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:63].rstrip("-")
     if not slug:
+        import hashlib  # rarely needed: not imported with the module
+
         digest = hashlib.sha256(description.encode("utf-8")).hexdigest()[:10]
         slug = f"ds-{digest}"
     return slug
