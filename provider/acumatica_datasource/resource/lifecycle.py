@@ -24,7 +24,7 @@ import sys
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, NoReturn
+from typing import TYPE_CHECKING, Any, Literal, NoReturn
 
 from acumatica_datasource.errors import AcumaticaDataSourceError
 from acumatica_datasource.resource import outputs as out
@@ -45,16 +45,12 @@ from acumatica_datasource.resource.properties import (
     secret_references,
 )
 from acumatica_datasource.resource.settings import ProviderSettings
-from acumatica_datasource.secrets import SecretResolver
-from acumatica_datasource.spec import (
-    DataSource,
-    FieldProblem,
-    InlineSecretRef,
-    VaultSecretRef,
-    VaultSettings,
-    render_connection_string,
-)
-from acumatica_datasource.verify import Report, verify_data_source
+from acumatica_datasource.spec import InlineSecretRef, VaultSecretRef, render_connection_string
+
+if TYPE_CHECKING:  # the secrets and verify layers are imported by the steps that use them
+    from acumatica_datasource.secrets import SecretResolver
+    from acumatica_datasource.spec import DataSource, FieldProblem, VaultSettings
+    from acumatica_datasource.verify import Report
 
 Warn = Callable[[str], None]
 DiffKind = Literal["add", "delete", "update"]
@@ -98,6 +94,8 @@ class SecretResolvers:
 
     def get(self, vault: VaultSettings | None) -> SecretResolver:
         """The resolver for ``vault`` (the environment's settings when None)."""
+        from acumatica_datasource.secrets import SecretResolver
+
         key = json.dumps(vault.model_dump(mode="json") if vault else None, sort_keys=True)
         with self._lock:
             resolver = self._resolvers.get(key)
@@ -344,6 +342,8 @@ class DataSourceLifecycle:
         return checked.source, checked
 
     def _verify(self, source: DataSource, checked: Checked, resolver: SecretResolver) -> Report:
+        from acumatica_datasource.verify import verify_data_source
+
         return verify_data_source(
             source,
             callback_url=data_source_callback_url(source, checked.callback_base_url),

@@ -26,7 +26,7 @@ import hashlib
 import hmac
 import os
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from acumatica_datasource.resource.properties import (
     INPUT_PROPERTIES,
@@ -35,7 +35,9 @@ from acumatica_datasource.resource.properties import (
     secret_references,
 )
 from acumatica_datasource.spec import DataSource, InlineSecretRef, render_connection_string
-from acumatica_datasource.verify import Report
+
+if TYPE_CHECKING:
+    from acumatica_datasource.verify import Report
 
 PROVIDER_VERSION = 2
 OUTPUT_PROPERTIES = (

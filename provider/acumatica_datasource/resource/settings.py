@@ -17,17 +17,20 @@ Values may arrive typed or as the text ``pulumi config set`` stores.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from acumatica_datasource import environment_variables as variables
 from acumatica_datasource.errors import AcumaticaDataSourceError
 from acumatica_datasource.spec import VaultSettings
-from acumatica_datasource.verify import VerifyOptions
+
+if TYPE_CHECKING:  # the verify layer is imported when a verification runs
+    from acumatica_datasource.verify import VerifyOptions
 
 NAMESPACE = "acumatica"
 MODES = ("strict", "warn", "off")
@@ -111,11 +114,22 @@ class ProviderSettings:
     """What ``configure`` learned."""
 
     default_mode: str | None = None
-    verify_options: VerifyOptions = field(default_factory=VerifyOptions)
+    sessions_per_site: int | None = None
+    ca_bundle: str | None = None
     vault: VaultSettings | None = None
     credentials: Mapping[str, str] = field(default_factory=dict, repr=False)
     """Secret credentials from the configuration, as the variables that ``vault.auth``
     names (``{env: acumatica_vaultToken}``): the secret resolvers read them from there."""
+
+    @functools.cached_property
+    def verify_options(self) -> VerifyOptions:
+        """The options of the verifications (made on first use, with the session gate and
+        the discovery cache that this provider's verifications share)."""
+        from acumatica_datasource.verify import VerifyOptions
+
+        return VerifyOptions.from_environment(
+            {}, sessions_per_site=self.sessions_per_site, ca_bundle=self.ca_bundle
+        )
 
     @classmethod
     def load(cls, config: Mapping[str, Any], environ: Mapping[str, str]) -> ProviderSettings:
@@ -136,11 +150,7 @@ class ProviderSettings:
             )
         sessions = get("sessionsPerSite", variables.SESSIONS_PER_SITE)
         try:
-            options = VerifyOptions.from_environment(
-                {},
-                sessions_per_site=_whole(sessions) if sessions is not None else None,
-                ca_bundle=get("caBundle", variables.CA_BUNDLE),
-            )
+            per_site = _count(sessions) if sessions is not None else None
         except ValueError:
             raise SettingsError(
                 f"{NAMESPACE}:sessionsPerSite must be a whole number of at least 1",
@@ -157,14 +167,22 @@ class ProviderSettings:
                 "vault",
             ) from None
         return cls(
-            default_mode=mode, verify_options=options, vault=settings, credentials=credentials
+            default_mode=mode,
+            sessions_per_site=per_site,
+            ca_bundle=get("caBundle", variables.CA_BUNDLE),
+            vault=settings,
+            credentials=credentials,
         )
 
 
-def _whole(value: Any) -> int:
+def _count(value: Any) -> int:
+    """A whole number of at least 1, typed or as text; else ``ValueError``."""
     if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
         raise ValueError(value)
-    return int(value)
+    number = int(value)
+    if number < 1:
+        raise ValueError(value)
+    return number
 
 
 def _vault(get: Any) -> tuple[dict[str, Any] | None, dict[str, str]]:
