@@ -9,11 +9,13 @@ command line's offline commands never import Pulumi)::
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (the command line's start)
 if TYPE_CHECKING:
+    from typing import Any
+
     from acumatica_datasource.resource import (
         AcumaticaDataSource,
         BasicAuth,
