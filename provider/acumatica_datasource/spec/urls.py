@@ -14,6 +14,7 @@ _HOST = re.compile(
 )
 _ENTITY_SUFFIX = re.compile(r"/entity/?$", re.IGNORECASE)
 _ENTITY_INSIDE = re.compile(r"/entity/", re.IGNORECASE)
+_BLANK_OR_CONTROL = re.compile(r"[\s\x00-\x1f]")
 
 CALLBACK_PATH = "/oauth/callback/{id}"
 """Appended to ``callback_base_url`` to form a data source's OAuth callback URL."""
@@ -36,7 +37,7 @@ def is_loopback(host: str) -> bool:
 
 def _split(url: str, example: str) -> tuple[str, str, str]:
     """Check the parts every URL here shares; return (scheme, netloc, path)."""
-    if url != url.strip() or any(ch.isspace() or ord(ch) < 32 for ch in url):
+    if _BLANK_OR_CONTROL.search(url):
         raise UrlProblem("must not contain spaces or control characters")
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
