@@ -314,7 +314,7 @@ def _upgraded(recorded: Mapping[str, Any], id_: str) -> dict[str, Any]:
 
 
 def _failure_message(source: DataSource, report: Report) -> str:
-    failed = "; ".join(f"{c.name}: {c.detail}" for c in report.failures)
+    failed = "; ".join(report.text(f"{c.name}: {c.detail}") for c in report.failures)
     return f"verification of data source '{source.description}' failed: {failed}"
 
 

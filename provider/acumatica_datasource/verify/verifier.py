@@ -135,6 +135,7 @@ class Verification:
             data_source_id=source.data_source_id,
             mode=source.verification.mode,
             callback_url=callback_url,
+            redact=self.redact,
         )
         self._values: dict[str, str] = {}
         self._metadata: dict[str, SecretMetadata] = {}
