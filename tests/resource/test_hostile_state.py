@@ -1,0 +1,58 @@
+"""What the provider records in the state when a site echoes secrets and escape sequences
+(issue 12, points 1 to 3): a warn-mode create against a hostile site, through the real
+dynamic-provider server; every response and the provider's stderr are searched for every
+echo form of the password."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+from tests.resource.conftest import basic_props, vault_ref
+from tests.resource.harness import ProviderServer
+from tests.support.echoes import found_forms
+from tests.support.hostile import LOGIN_PATH, HostileSite, echo, running_hostile_site
+from tests.support.openbao import OpenBaoServer
+
+PASSWORD = 'pw"RT-é93kq  with  spaces'
+"""Issue 12's password (a quote and a non-ASCII character) with double spaces."""
+HOSTILE_PATH = "acumatica/hostile"
+
+
+@pytest.fixture
+def hostile() -> Iterator[HostileSite]:
+    with running_hostile_site() as site:
+        yield site
+        assert site.open_sessions == 0
+
+
+def test_warn_mode_records_no_echoed_secret_and_no_escape(
+    provider: ProviderServer, bao: OpenBaoServer, hostile: HostileSite
+) -> None:
+    bao.put(HOSTILE_PATH, {"password": PASSWORD})
+    hostile.answer(
+        "POST",
+        LOGIN_PATH,
+        echo(500, "text/plain", wrap=lambda body: f"\x1b]0;owned\x07\x1b[2J rejected {body}"),
+    )
+    props = basic_props(
+        hostile.url,
+        description="Hostile",
+        authentication={
+            "strategy": "basic",
+            "username": "admin",
+            "password": {"vault": {**vault_ref("password")["vault"], "path": HOSTILE_PATH}},
+        },
+        verification_settings={"mode": "warn"},
+    )
+    start, stderr_start = len(provider.transcript), len(provider.stderr())
+    _, outputs = provider.up(props, name="hostile")
+    verification = outputs["verification"]
+    assert verification["status"] == "failed"
+    assert any("rejected" in problem for problem in verification["problems"]), verification
+    texts = [text for _, text in provider.transcript[start:]]
+    texts += [json.dumps(outputs), json.dumps(outputs, ensure_ascii=False)]
+    texts.append(provider.stderr()[stderr_start:])
+    assert found_forms([PASSWORD], texts) == []
+    assert not [text for text in texts if "\x1b" in text or "\\u001b" in text]
