@@ -15,6 +15,8 @@ from tests.support.echoes import found_forms
 from tests.support.hostile import LOGIN_PATH, HostileSite, echo, running_hostile_site
 from tests.support.openbao import OpenBaoServer
 
+from acumatica_datasource.sandbox import Sandbox
+
 PASSWORD = 'pw"RT-é93kq  with  spaces'
 """Issue 12's password (a quote and a non-ASCII character) with double spaces."""
 HOSTILE_PATH = "acumatica/hostile"
@@ -56,3 +58,26 @@ def test_warn_mode_records_no_echoed_secret_and_no_escape(
     texts.append(provider.stderr()[stderr_start:])
     assert found_forms([PASSWORD], texts) == []
     assert not [text for text in texts if "\x1b" in text or "\\u001b" in text]
+
+
+def test_credential_properties_are_references_rendered_as_placeholders(
+    provider: ProviderServer, bao: OpenBaoServer, sandbox: Sandbox
+) -> None:
+    """Issue 12, point 8: a credential among the extra properties comes from Vault; the
+    recorded template holds its placeholder, and only the opt-in secret output its value."""
+    proxy_secret = "Proxy-7c1e55-secret"
+    bao.put("acumatica/proxy", {"password": proxy_secret})
+    reference = {"vault": {"path": "acumatica/proxy", "key": "password"}}
+    props = basic_props(
+        sandbox.url,
+        description="With proxy",
+        extra_connection_properties={"ProxyPassword": reference, "ProxyUser": "svc"},
+        expose_connection_string=True,
+    )
+    _, outputs = provider.up(props, name="proxy")
+    template = outputs["connection_string_template"]
+    assert "ProxyPassword={{vault:secret/acumatica/proxy#password}};" in template
+    assert f"ProxyPassword={proxy_secret};" in outputs["connection_string"]
+    assert outputs["secret_versions"]["vault:secret/acumatica/proxy#password"] == 1
+    recorded = {k: v for k, v in outputs.items() if k != "connection_string"}
+    assert proxy_secret not in json.dumps(recorded)

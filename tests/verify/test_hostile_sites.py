@@ -373,3 +373,17 @@ def test_a_slowloris_page_fails_within_the_operation_timeout(
     assert page.status == "failed" and "operation_timeout" in page.detail, page
     assert elapsed < 3 + 1 + 1, elapsed  # the read, plus a second, plus login and logout
     assert next(c for c in report.checks if c.name == "logout").status == "ok"
+
+
+# --- point 8: switched-off certificate checks are warned on every run --------------------------
+
+
+def test_insecure_tls_properties_are_warned_on_every_run(site: Site, leaks: Leaks) -> None:
+    source = basic(
+        site, allow_insecure_tls=True, extra_connection_properties={"SSLServerCert": "*"}
+    )
+    for _ in range(2):
+        report = only(run(leaks, environment(source)))
+        assert report.status == "warning" and report.passed
+        warning = next(c for c in report.checks if c.name == "certificate_checks")
+        assert warning.status == "warning" and "SSLServerCert=*" in warning.detail

@@ -52,6 +52,7 @@ SPEC_PROPERTIES = (
     "company",
     "page_size",
     "operation_timeout",
+    "allow_insecure_tls",
     "extra_connection_properties",
     "authentication",
     "verification_settings",
@@ -69,6 +70,7 @@ PLAIN_PROPERTIES = frozenset(
         "company",
         "page_size",
         "operation_timeout",
+        "allow_insecure_tls",
         "expose_connection_string",
     }
 )
@@ -189,6 +191,9 @@ def secret_references(source: DataSource) -> dict[tuple[str, ...], SecretReferen
         ("verification_settings", "login", "client_secret"): login.client_secret if login else None,
         ("verification_settings", "refresh_token"): source.verification.refresh_token,
     }
+    for key, value in source.extra_connection_properties.items():
+        if not isinstance(value, str):
+            found[("extra_connection_properties", key)] = value
     return {path: ref for path, ref in found.items() if ref is not None}
 
 

@@ -45,6 +45,7 @@ from acumatica_datasource.spec import (
     VaultSecretRef,
     VaultSettings,
     render_connection_string,
+    rendered_secrets,
 )
 from acumatica_datasource.verify import Report, verify_data_source
 
@@ -283,20 +284,17 @@ class DataSourceProvider(dynamic.ResourceProvider):
         versions: dict[str, int | None],
     ) -> str:
         """The connection string with the secrets; ``versions`` learns the versions read."""
-        auth = source.authentication
         values: dict[str, str] = {}
-        for field in ("password", "client_secret"):
-            reference = getattr(auth, field, None)
-            if reference is not None:
-                try:
-                    resolved = resolver.resolve(reference)
-                except AcumaticaDataSourceError as exc:
-                    _fail(
-                        f"the connection string of data source '{source.description}' cannot "
-                        f"be rendered (expose_connection_string is set): {exc}"
-                    )
-                values[field] = resolved.value.reveal()
-                versions[resolved.metadata.reference] = resolved.metadata.version
+        for name, reference in rendered_secrets(source).items():
+            try:
+                resolved = resolver.resolve(reference)
+            except AcumaticaDataSourceError as exc:
+                _fail(
+                    f"the connection string of data source '{source.description}' cannot "
+                    f"be rendered (expose_connection_string is set): {exc}"
+                )
+            values[name] = resolved.value.reveal()
+            versions[resolved.metadata.reference] = resolved.metadata.version
         return render_connection_string(
             source, callback_url=inputs.get("callback_url"), secrets=values
         )

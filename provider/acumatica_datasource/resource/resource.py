@@ -8,7 +8,14 @@ from typing import Any
 import pulumi
 from pulumi import dynamic
 
-from acumatica_datasource.resource.inputs import BasicAuth, OAuth2, Verification, secret_input
+from acumatica_datasource.resource.inputs import (
+    BasicAuth,
+    EnvSecret,
+    OAuth2,
+    VaultSecret,
+    Verification,
+    secret_input,
+)
 from acumatica_datasource.resource.outputs import OUTPUT_PROPERTIES
 from acumatica_datasource.resource.provider import DataSourceProvider
 from acumatica_datasource.spec import VaultSettings
@@ -59,6 +66,7 @@ class AcumaticaDataSource(dynamic.Resource, module="acumatica", name="DataSource
         page_size: pulumi.Input[int] | None = None,
         operation_timeout: pulumi.Input[float] | None = None,
         extra_connection_properties: pulumi.Input[str] | Mapping[str, Any] | None = None,
+        allow_insecure_tls: pulumi.Input[bool] | None = None,
         verification: Verification | Mapping[str, Any] | None = None,
         expose_connection_string: pulumi.Input[bool] | None = None,
         vault: VaultSettings | Mapping[str, Any] | None = None,
@@ -72,7 +80,8 @@ class AcumaticaDataSource(dynamic.Resource, module="acumatica", name="DataSource
             "company": company,
             "page_size": page_size,
             "operation_timeout": operation_timeout,
-            "extra_connection_properties": extra_connection_properties,
+            "extra_connection_properties": _properties(extra_connection_properties),
+            "allow_insecure_tls": allow_insecure_tls,
             "authentication": _guarded(_mapping(authentication), "authentication", _AUTH_SECRETS),
             "verification_settings": _guarded(
                 _mapping(verification), "verification", _VERIFICATION_SECRETS
@@ -95,6 +104,17 @@ class AcumaticaDataSource(dynamic.Resource, module="acumatica", name="DataSource
 
 _AUTH_SECRETS = (("password",), ("client_secret",))
 _VERIFICATION_SECRETS = (("login", "password"), ("login", "client_secret"), ("refresh_token",))
+
+
+def _properties(value: Any) -> Any:
+    """Extra connection properties, with :class:`VaultSecret` / :class:`EnvSecret` values (for
+    keys that carry credentials) in their property form."""
+    if not isinstance(value, Mapping):
+        return value
+    return {
+        key: item.to_input() if isinstance(item, VaultSecret | EnvSecret) else item
+        for key, item in value.items()
+    }
 
 
 def _mapping(value: Any) -> Any:

@@ -9,6 +9,7 @@ from acumatica_datasource.spec.derived import (
     connection_properties,
     placeholder,
     render_connection_string,
+    rendered_secrets,
 )
 from acumatica_datasource.spec.document import (
     Problem,
@@ -81,6 +82,7 @@ __all__ = [
     "normalize_site_url",
     "placeholder",
     "render_connection_string",
+    "rendered_secrets",
     "slugify",
     "validate_data",
     "validate_file",

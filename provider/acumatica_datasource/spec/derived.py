@@ -10,6 +10,20 @@ from acumatica_datasource.spec.references import SecretReference
 
 SECRET_FIELDS = ("password", "client_secret")
 """The authentication fields that hold secret references."""
+PROPERTY_PREFIX = "extra_connection_properties."
+"""Names a credential of the extra properties among the rendered secrets (see
+:func:`rendered_secrets`)."""
+
+
+def rendered_secrets(source: DataSource) -> dict[str, SecretReference]:
+    """The references the connection string holds, by the name ``secrets`` uses for them
+    below: ``password`` or ``client_secret``, and ``extra_connection_properties.<Key>``."""
+    auth = source.authentication
+    found = {name: getattr(auth, name) for name in SECRET_FIELDS if hasattr(auth, name)}
+    for key, value in source.extra_connection_properties.items():
+        if not isinstance(value, str):
+            found[PROPERTY_PREFIX + key] = value
+    return found
 
 
 def placeholder(reference: SecretReference | None) -> str:
@@ -23,8 +37,9 @@ def connection_properties(
     callback_url: str | None,
     secrets: Mapping[str, str] | None = None,
 ) -> list[tuple[str, str]]:
-    """The properties in driver order. ``secrets`` maps ``password``/``client_secret`` to
-    resolved values; without it (or for a missing field) placeholders are used."""
+    """The properties in driver order. ``secrets`` maps the names of
+    :func:`rendered_secrets` to resolved values; without it (or for a missing name)
+    placeholders are used."""
     auth = source.authentication
 
     def secret(field: str, reference: SecretReference) -> str:
@@ -53,7 +68,10 @@ def connection_properties(
         ("Pagesize", str(source.page_size)),
         ("Timeout", str(int(timeout)) if float(timeout).is_integer() else repr(timeout)),
     ]
-    items += list(source.extra_connection_properties.items())
+    items += [
+        (key, value if isinstance(value, str) else secret(PROPERTY_PREFIX + key, value))
+        for key, value in source.extra_connection_properties.items()
+    ]
     return items
 
 

@@ -176,6 +176,15 @@ class Verification:
         """Run every check that applies; never raises for a failed check."""
         started = time.perf_counter()
         try:
+            insecure = self.source.insecure_properties()
+            if insecure:  # allowed by allow_insecure_tls, and said on every run
+                self.report.add(
+                    "certificate_checks",
+                    "warning",
+                    f"{', '.join(insecure)} switches off the BI server's checks of the site's "
+                    "TLS certificate (allow_insecure_tls is set): anyone on the network path "
+                    "can impersonate the site; remove it once the site has a trusted certificate",
+                )
             if self.source.verification.mode == "off":
                 self.skip("verification", reason="verification.mode is off: no checks ran")
                 return self.report
@@ -270,7 +279,6 @@ class Verification:
         except _Failed:
             self.skip(*BASIC_STEPS, reason="not run: endpoint discovery failed")
             return
-        properties = {k.lower(): v for k, v in self.source.extra_connection_properties.items()}
         login_check = self.report.add("login", "ok", "")
         for attempt in (1, 2):
             started = time.perf_counter()
@@ -279,8 +287,8 @@ class Verification:
                     username=auth.username,
                     password=self._values["password"],
                     tenant=self.source.company,
-                    branch=properties.get("branch"),
-                    locale=properties.get("locale"),
+                    branch=self.source.text_property("Branch"),
+                    locale=self.source.text_property("Locale"),
                 ) as session:
                     login_check.duration_ms = round((time.perf_counter() - started) * 1000)
                     login_check.detail = (
