@@ -1,4 +1,4 @@
-"""Mask known secret values in text that may reach a user, a log or the state.
+"""Text that may reach a user, a log or the state: secrets masked, terminal sequences removed.
 
 A server can echo a secret back in an error message, in the encoding the client sent it in or
 after re-encoding it. :class:`Redactor` masks every form :func:`echo_forms` lists: the value;
@@ -10,7 +10,16 @@ value (``user:password`` in a Basic header, whatever the user name).
 
 :meth:`Redactor.clean` is the one function that turns server text into text safe to print or
 record: secrets masked before anything else, then terminal sequences and control characters
-removed (:mod:`.terminal`), whitespace collapsed, and the result shortened.
+removed (:func:`strip_controls`), whitespace collapsed, and the result shortened.
+
+Server text can carry terminal escape sequences (``ESC ] 0 ; title BEL`` sets the window
+title, ``ESC [ 2 J`` clears the screen), C1 controls (U+009B is a one-character CSI) and
+Unicode format characters that reorder or hide text (bidi overrides, zero-width spaces).
+Names a user writes (a data source's description, company, user name) refuse the same
+characters (:data:`UNSAFE`, :data:`UNSAFE_BMP_CLASS`).
+
+A shared root module: it imports nothing of the package (and httpx only when a secret is
+added), so the spec layer may use its character rules.
 """
 
 from __future__ import annotations
@@ -22,13 +31,80 @@ import threading
 from collections.abc import Iterable
 from urllib.parse import quote, quote_plus
 
-import httpx
-
-from acumatica_datasource import terminal
-
 MASK = "********"
 MIN_LENGTH = 4
 """Shorter values are not masked: masking "a" would mangle every message."""
+
+UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
+"""Control and format characters, line and paragraph separators (Unicode categories)."""
+
+UNSAFE_RANGES: tuple[tuple[int, int], ...] = (
+    (0x0000, 0x001F),
+    (0x007F, 0x009F),
+    (0x00AD, 0x00AD),
+    (0x0600, 0x0605),
+    (0x061C, 0x061C),
+    (0x06DD, 0x06DD),
+    (0x070F, 0x070F),
+    (0x0890, 0x0891),
+    (0x08E2, 0x08E2),
+    (0x180E, 0x180E),
+    (0x200B, 0x200F),
+    (0x2028, 0x202E),
+    (0x2060, 0x2064),
+    (0x2066, 0x206F),
+    (0xFEFF, 0xFEFF),
+    (0xFFF9, 0xFFFB),
+    (0x110BD, 0x110BD),
+    (0x110CD, 0x110CD),
+    (0x13430, 0x13438),
+    (0x1BCA0, 0x1BCA3),
+    (0x1D173, 0x1D17A),
+    (0xE0001, 0xE0001),
+    (0xE0020, 0xE007F),
+)
+"""The code points of :data:`UNSAFE_CATEGORIES` (Unicode 14.0, Python 3.11's; a test checks
+the table against ``unicodedata``)."""
+
+
+def _escape(code: int) -> str:
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+
+
+def _class(ranges: tuple[tuple[int, int], ...]) -> str:
+    return "".join(
+        _escape(low) if low == high else f"{_escape(low)}-{_escape(high)}" for low, high in ranges
+    )
+
+
+UNSAFE_BMP_CLASS = _class(tuple(r for r in UNSAFE_RANGES if r[1] <= 0xFFFF))
+"""The basic-multilingual-plane part of :data:`UNSAFE_RANGES` as the inside of a character
+class with ``\\uXXXX`` escapes, which Python, Rust (pydantic) and JSON Schema regexes share."""
+
+UNSAFE = re.compile(f"[{_class(UNSAFE_RANGES)}]")
+"""Any one unsafe character."""
+
+_SEQUENCES = re.compile(
+    r"""
+      (?:\x1b\[|\x9b) [0-?]* [ -/]* [@-~]?                     # CSI: cursor, colours, erase
+    | (?:\x1b\]|\x9d) [^\x07\x1b\x9c]* (?:\x07|\x1b\\|\x9c)?   # OSC: window title, hyperlinks
+    | (?:\x1b[PX^_]|[\x90\x98\x9e\x9f]) [^\x1b\x9c]* (?:\x1b\\|\x9c)?  # DCS, SOS, PM, APC
+    | \x1b [ -/]* [0-~]?                                       # any other escape
+    """,
+    re.VERBOSE,
+)
+
+
+def strip_controls(text: str) -> str:
+    """``text`` without escape sequences; every other unsafe character becomes a space."""
+    return UNSAFE.sub(" ", _SEQUENCES.sub("", text))
+
+
+def first_unsafe(text: str) -> str | None:
+    """``U+XXXX`` of the first unsafe character in ``text``, if any (for messages)."""
+    found = UNSAFE.search(text)
+    return f"U+{ord(found.group(0)):04X}" if found else None
+
 
 _WIRE_HOST = "http://wire.invalid/"
 _DOTNET_SAFE = re.compile(r"[A-Za-z0-9 !#$%()*,\-./:;=?@\[\]^_{|}~]")
@@ -39,6 +115,8 @@ _HEX_ESCAPE = re.compile(r"(%[0-9A-Fa-f]{2}|\\u[0-9A-Fa-f]{4})")
 def wire_forms(secret: str) -> set[str]:
     """How the client's HTTP library writes ``secret`` in a request: inside a JSON body, a
     form body and a query string (derived from httpx itself, not restated)."""
+    import httpx  # here: the spec layer imports this module and must stay light
+
     prefix, suffix = '{"v":"', '"}'
     as_json = httpx.Request("POST", _WIRE_HOST, json={"v": secret}).content.decode()
     as_form = httpx.Request("POST", _WIRE_HOST, data={"v": secret}).content.decode()
@@ -153,7 +231,7 @@ class Redactor:
         anything else, escape sequences and control characters removed, whitespace runs
         collapsed, secrets masked again (removing characters may join a value), and the
         result shortened to ``limit`` characters."""
-        safe = self(" ".join(terminal.strip(self(text)).split()))
+        safe = self(" ".join(strip_controls(self(text)).split()))
         if limit is not None and len(safe) > limit:
             safe = safe[: limit - 3] + "..."
         return safe

@@ -15,7 +15,6 @@ from collections.abc import Iterator
 
 import pytest
 from aiohttp import web
-from tests.acumatica.support import Leaks, make_client
 from tests.support.hostile import (
     LOGIN_PATH,
     PAGE_PATH,
@@ -27,8 +26,9 @@ from tests.support.hostile import (
     running_hostile_site,
 )
 from tests.support.sandbox import PASSWORD
+from tests.support.site import Leaks, make_client
 
-from acumatica_datasource import terminal
+from acumatica_datasource import redaction
 from acumatica_datasource.acumatica import (
     ProtocolError,
     RequestTimeout,
@@ -51,9 +51,9 @@ def test_the_unsafe_character_table_is_unicode_categories() -> None:
     computed = [
         code
         for code in range(0x110000)
-        if unicodedata.category(chr(code)) in terminal.UNSAFE_CATEGORIES
+        if unicodedata.category(chr(code)) in redaction.UNSAFE_CATEGORIES
     ]
-    listed = [code for low, high in terminal.UNSAFE_RANGES for code in range(low, high + 1)]
+    listed = [code for low, high in redaction.UNSAFE_RANGES for code in range(low, high + 1)]
     assert listed == computed
 
 

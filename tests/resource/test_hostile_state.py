@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 from tests.resource.conftest import basic_props, vault_ref
-from tests.resource.harness import ProviderServer
+from tests.resource.support import ProviderServer
 from tests.support.echoes import found_forms
 from tests.support.hostile import LOGIN_PATH, HostileSite, echo, running_hostile_site
 from tests.support.openbao import OpenBaoServer

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import requests
 from tests.secrets.conftest import ResolverFactory, unique, vault_ref
-from tests.secrets.leakcheck import LeakGuard
+from tests.secrets.support import LeakGuard
 from tests.support.openbao import OpenBaoServer
 
 from acumatica_datasource.secrets import (
@@ -176,8 +176,11 @@ def test_wrong_kind_of_mount(
     bao: OpenBaoServer, settings: VaultSettings, make_resolver: ResolverFactory, leaks: LeakGuard
 ) -> None:
     resolver = make_resolver(settings, env=ROOT)
-    with leaks.raises(VaultConfigError, match="is a 'cubbyhole' engine, not a KV secrets engine"):
-        resolver.resolve(vault_ref("x", "password", mount="cubbyhole"))
+    mounts = bao.admin.sys.list_mounted_secrets_engines()["data"]
+    if "transit-engine/" not in mounts:
+        bao.admin.sys.enable_secrets_engine("transit", path="transit-engine")
+    with leaks.raises(VaultConfigError, match="is a 'transit' engine, not a KV secrets engine"):
+        resolver.resolve(vault_ref("x", "password", mount="transit-engine"))
     with leaks.raises(VaultConfigError, match="the KV engine is mounted at secret/"):
         resolver.resolve(vault_ref("x", "password", mount="secret/acumatica"))
 

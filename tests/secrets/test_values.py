@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import dill  # type: ignore[import-untyped]
 import pytest
-from tests.secrets.leakcheck import LeakGuard
+from tests.secrets.support import LeakGuard
 
 from acumatica_datasource.secrets import ResolvedSecret, SecretMetadata, SecretValue
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from tests.spec.helpers import basic_source, check, check_yaml, environment, only_problem
+from tests.spec.support import basic_source, check, check_yaml, environment, only_problem
 
 from acumatica_datasource.spec import render_connection_string
 

@@ -27,7 +27,6 @@ import yaml
 from aiohttp import web
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from tests.acumatica.support import Leaks, Site
 from tests.support.echoes import ECHOES, USER, found_forms
 from tests.support.hostile import (
     LOGIN_PATH,
@@ -41,7 +40,8 @@ from tests.support.hostile import (
     huge,
     running_hostile_site,
 )
-from tests.verify.builders import (
+from tests.support.site import Leaks, Site
+from tests.verify.support import (
     CALLBACK_BASE,
     ENVIRON,
     basic,

@@ -13,10 +13,11 @@ from acumatica_datasource.resource.inputs import (
     EnvSecret,
     OAuth2,
     VaultSecret,
-    Verification,
+    VerificationSettings,
     secret_input,
 )
 from acumatica_datasource.resource.outputs import OUTPUT_PROPERTIES
+from acumatica_datasource.resource.properties import RENAMED, secret_paths_in
 from acumatica_datasource.resource.provider import DataSourceProvider
 from acumatica_datasource.spec import VaultSettings
 
@@ -67,7 +68,7 @@ class AcumaticaDataSource(dynamic.Resource, module="acumatica", name="DataSource
         operation_timeout: pulumi.Input[float] | None = None,
         extra_connection_properties: pulumi.Input[str] | Mapping[str, Any] | None = None,
         allow_insecure_tls: pulumi.Input[bool] | None = None,
-        verification: Verification | Mapping[str, Any] | None = None,
+        verification: VerificationSettings | Mapping[str, Any] | None = None,
         expose_connection_string: pulumi.Input[bool] | None = None,
         vault: VaultSettings | Mapping[str, Any] | None = None,
         opts: pulumi.ResourceOptions | None = None,
@@ -82,10 +83,8 @@ class AcumaticaDataSource(dynamic.Resource, module="acumatica", name="DataSource
             "operation_timeout": operation_timeout,
             "extra_connection_properties": _properties(extra_connection_properties),
             "allow_insecure_tls": allow_insecure_tls,
-            "authentication": _guarded(_mapping(authentication), "authentication", _AUTH_SECRETS),
-            "verification_settings": _guarded(
-                _mapping(verification), "verification", _VERIFICATION_SECRETS
-            )
+            "authentication": _guarded(_mapping(authentication), "authentication"),
+            "verification_settings": _guarded(_mapping(verification), "verification_settings")
             if verification is not None
             else None,
             "expose_connection_string": expose_connection_string,
@@ -100,10 +99,6 @@ class AcumaticaDataSource(dynamic.Resource, module="acumatica", name="DataSource
             opts, pulumi.ResourceOptions(additional_secret_outputs=["connection_string"])
         )
         super().__init__(DataSourceProvider(), resource_name, props, options)
-
-
-_AUTH_SECRETS = (("password",), ("client_secret",))
-_VERIFICATION_SECRETS = (("login", "password"), ("login", "client_secret"), ("refresh_token",))
 
 
 def _properties(value: Any) -> Any:
@@ -122,13 +117,14 @@ def _mapping(value: Any) -> Any:
     return to_input() if callable(to_input) else value
 
 
-def _guarded(value: Any, name: str, paths: tuple[tuple[str, ...], ...]) -> Any:
+def _guarded(value: Any, property_name: str) -> Any:
     """A plain mapping's secret fields as :func:`secret_input` makes them: a plain string is
     refused (it would be stored in clear), an Output becomes a Pulumi secret."""
     if not isinstance(value, Mapping):
         return value
+    name = RENAMED.get(property_name, property_name)
     result = dict(value)
-    for path in paths:
+    for path in secret_paths_in(property_name):
         parent: dict[str, Any] | None = result
         for part in path[:-1]:
             child = parent.get(part) if parent is not None else None

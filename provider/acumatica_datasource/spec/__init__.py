@@ -4,16 +4,10 @@ Pure: no network and no secrets; safe to import anywhere, fast to import.
 """
 
 from acumatica_datasource.spec.connection_string import MANAGED_KEYS
-from acumatica_datasource.spec.derived import (
-    SECRET_FIELDS,
-    connection_properties,
-    placeholder,
-    render_connection_string,
-    rendered_secrets,
-)
 from acumatica_datasource.spec.document import (
     Problem,
     SpecError,
+    UnreadableFileError,
     ValidationResult,
     load_environment,
     validate_data,
@@ -23,6 +17,7 @@ from acumatica_datasource.spec.document import (
 from acumatica_datasource.spec.models import (
     DEFAULT_SCOPE,
     SCOPES,
+    SECRET_PATHS,
     BasicAuthentication,
     DataSource,
     DataSourceDefaults,
@@ -30,6 +25,7 @@ from acumatica_datasource.spec.models import (
     OAuth2Authentication,
     Verification,
     VerificationLogin,
+    secret_subpaths,
 )
 from acumatica_datasource.spec.problems import FieldProblem
 from acumatica_datasource.spec.references import (
@@ -38,6 +34,13 @@ from acumatica_datasource.spec.references import (
     SecretReference,
     VaultLocation,
     VaultSecretRef,
+)
+from acumatica_datasource.spec.secret_fields import SecretPath
+from acumatica_datasource.spec.source_connection_string import (
+    connection_properties,
+    placeholder,
+    render_connection_string,
+    rendered_secrets,
 )
 from acumatica_datasource.spec.urls import callback_url, normalize_site_url, slugify
 from acumatica_datasource.spec.vault import (
@@ -53,7 +56,7 @@ __all__ = [
     "DEFAULT_SCOPE",
     "MANAGED_KEYS",
     "SCOPES",
-    "SECRET_FIELDS",
+    "SECRET_PATHS",
     "AppRoleAuth",
     "BasicAuthentication",
     "CredentialSource",
@@ -67,9 +70,11 @@ __all__ = [
     "KubernetesAuth",
     "OAuth2Authentication",
     "Problem",
+    "SecretPath",
     "SecretReference",
     "SpecError",
     "TokenAuth",
+    "UnreadableFileError",
     "ValidationResult",
     "VaultLocation",
     "VaultSecretRef",
@@ -83,6 +88,7 @@ __all__ = [
     "placeholder",
     "render_connection_string",
     "rendered_secrets",
+    "secret_subpaths",
     "slugify",
     "validate_data",
     "validate_file",

@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from acumatica_datasource.terminal import UNSAFE_BMP_CLASS
+from acumatica_datasource.redaction import UNSAFE_BMP_CLASS
 
 TEXT_PATTERN = rf"^\s*[^{UNSAFE_BMP_CLASS}]*[^\s{UNSAFE_BMP_CLASS}][^{UNSAFE_BMP_CLASS}]*\s*$"
 """Non-empty text without control or format characters (surrounding spaces are trimmed)."""

@@ -18,7 +18,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from acumatica_datasource import terminal
+from acumatica_datasource import redaction
 from acumatica_datasource.spec import connection_string, urls
 from acumatica_datasource.spec.base import (
     TEXT_MESSAGE,
@@ -27,7 +27,13 @@ from acumatica_datasource.spec.base import (
     SpecModel,
     rule_errors,
 )
-from acumatica_datasource.spec.references import EnvSecretRef, SecretRef, VaultSecretRef
+from acumatica_datasource.spec.references import (
+    EnvSecretRef,
+    SecretRef,
+    SecretReference,
+    VaultSecretRef,
+)
+from acumatica_datasource.spec.secret_fields import SecretPath, secret_paths, value_at
 from acumatica_datasource.spec.vault import VaultSettings
 
 Scope = Literal[
@@ -52,7 +58,7 @@ def _text(value: str) -> str:
     value = value.strip()
     if not value:
         raise _error("empty", "must not be empty")
-    unsafe = terminal.first_unsafe(value)
+    unsafe = redaction.first_unsafe(value)
     if unsafe is not None:
         raise _error("control_characters", f"{TEXT_MESSAGE}; found {unsafe}")
     return value
@@ -409,6 +415,27 @@ class DataSource(SpecModel):
             if isinstance(value, str) and connection_string.disables_certificate_checks(key, value)
         ]
 
+    def secret_references(self) -> dict[SecretPath, SecretReference]:
+        """Every secret that is set, in field order: path -> reference. The fields of
+        :data:`SECRET_PATHS`, then the credentials among the extra connection properties
+        (``("extra_connection_properties", "ProxyPassword")``), whose keys the file names."""
+        found = {path: value_at(self, path) for path in secret_paths(type(self))}
+        for key, value in self.extra_connection_properties.items():
+            if not isinstance(value, str):
+                found[("extra_connection_properties", key)] = value
+        return {path: reference for path, reference in found.items() if reference is not None}
+
+
+SECRET_PATHS: tuple[SecretPath, ...] = secret_paths(DataSource)
+"""Every secret field of a data source (``("authentication", "password")``, ...): the one
+list, derived from the ``SecretRef`` fields of the models."""
+
+
+def secret_subpaths(field: str) -> tuple[SecretPath, ...]:
+    """The secret paths inside one top-level field, relative to it
+    (``secret_subpaths("verification")`` -> ``(("login", "password"), ...)``)."""
+    return tuple(path[1:] for path in SECRET_PATHS if path[0] == field and len(path) > 1)
+
 
 class DataSourceDefaults(SpecModel):
     """Fields merged under every data source of an environment (the data source wins)."""
@@ -428,7 +455,7 @@ class DataSourceDefaults(SpecModel):
 class Environment(SpecModel):
     """An environment file: the data sources of one stage (dev, test, prod...).
 
-    Build it with :func:`acumatica_datasource.spec.validate_document` (or ``load_environment``),
+    Build it with :func:`acumatica_datasource.spec.validate_file` (or ``load_environment``),
     which also merges ``defaults`` and applies :func:`environment_rules`.
     """
 
