@@ -12,18 +12,16 @@ from typing import Annotated, Literal
 from pydantic import ConfigDict, Discriminator, Field, Tag, model_validator
 from pydantic_core import PydanticCustomError
 
+from acumatica_datasource import environment_variables as variables
 from acumatica_datasource.spec.base import SpecModel, rule_errors
 from acumatica_datasource.spec.references import ENV_NAME_PATTERN
 from acumatica_datasource.spec.urls import HTTPS_OR_LOOPBACK_PATTERN, plain_http_off_loopback
 
 KUBERNETES_TOKEN_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/token"
-ALLOW_HTTP_VARIABLE = "ACUMATICA_DS_VAULT_ALLOW_HTTP"
-"""Set to 1 (or true) to accept a plain ``http://`` Vault address off loopback at run time,
-like ``vault.allow_insecure_http: true`` in the file."""
 INSECURE_HTTP_MESSAGE = (
     "must use https:// (plain http:// only for loopback addresses): over http the Vault token "
     "and every secret travel in clear. Use Vault's https address, or accept the risk with "
-    f"vault.allow_insecure_http: true (or {ALLOW_HTTP_VARIABLE}=1)"
+    f"vault.allow_insecure_http: true (or {variables.VAULT_ALLOW_HTTP}=1)"
 )
 
 NonEmpty = Annotated[str, Field(min_length=1, pattern=r"^\S+$")]
