@@ -316,7 +316,11 @@ forking parent's, as the child had it before ``exec``)."""
 
 
 def verify_command(
-    tmp_path: Path, sources: list[dict[str, Any]], *, timeout: float = 120
+    tmp_path: Path,
+    sources: list[dict[str, Any]],
+    *,
+    timeout: float = 120,
+    environ: dict[str, str] | None = None,
 ) -> Measured:
     """``acumatica-ds verify --format json`` in a process of its own, with its peak memory."""
     document = {"environment": "dev", "callback_base_url": CALLBACK_BASE, "data_sources": sources}
@@ -328,7 +332,7 @@ def verify_command(
         [sys.executable, "-c", PEAK_PROBE, str(peak), "verify", str(file), "--format", "json"],
         capture_output=True,
         text=True,
-        env={**os.environ, **ENVIRON},
+        env={**os.environ, **ENVIRON, **(environ or {})},
         timeout=timeout,
         check=False,
     )
@@ -387,3 +391,17 @@ def test_insecure_tls_properties_are_warned_on_every_run(site: Site, leaks: Leak
         assert report.status == "warning" and report.passed
         warning = next(c for c in report.checks if c.name == "certificate_checks")
         assert warning.status == "warning" and "SSLServerCert=*" in warning.detail
+
+
+# --- point 6: a file cannot send the pipeline's credentials to its site ------------------------
+
+
+def test_a_reference_to_the_vault_token_never_reaches_the_site(
+    hostile: HostileSite, tmp_path: Path
+) -> None:
+    source = basic(hostile, "steal")  # type: ignore[arg-type]
+    source["authentication"]["password"] = {"env": "BAO_TOKEN"}
+    result = verify_command(tmp_path, [source], environ={"BAO_TOKEN": "hvs.pipeline-1234"})
+    assert result.code == 1
+    assert "BAO_TOKEN holds the pipeline's own credentials" in result.err
+    assert hostile.bodies(LOGIN_PATH) == [] and hostile.received == []
