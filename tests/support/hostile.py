@@ -13,6 +13,8 @@ aiohttp request and the raw body it sent. Helpers build the usual attacks: :func
 (answer the request body back), :func:`endless` (a body that never ends), :func:`huge`
 (``Content-Length`` of gigabytes, body streamed from a small buffer), :func:`dribble` (one
 byte per interval). The server runs on its own event loop in a thread and stops on exit.
+:func:`verify_command` runs ``acumatica-ds verify`` in a process of its own and measures its
+peak memory and wall time (for the tests and ``bench/hostile.py``).
 """
 
 from __future__ import annotations
@@ -21,11 +23,17 @@ import asyncio
 import contextlib
 import itertools
 import json
+import os
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+import yaml
 from aiohttp import web
 
 ENDPOINT_VERSION = "24.200.001"
@@ -280,3 +288,68 @@ def running_hostile_site(host: str = "127.0.0.1") -> Iterator[HostileSite]:
     finally:
         loop.call_soon_threadsafe(loop.stop)
         thread.join(10)
+
+
+# --- the command under attack, measured ----------------------------------------------------
+
+
+@dataclass
+class Measured:
+    """One ``acumatica-ds verify`` process: exit code, output, peak memory, wall time."""
+
+    code: int
+    out: str
+    err: str
+    peak_bytes: int
+    seconds: float
+
+
+PEAK_PROBE = """
+import atexit, runpy, sys
+path = sys.argv.pop(1)
+def peak():
+    with open("/proc/self/status") as status:
+        found = [line.split()[1] for line in status if line.startswith("VmHWM:")]
+    with open(path, "w") as out:
+        out.write(found[0])
+atexit.register(peak)
+sys.argv[0] = "acumatica-ds"
+runpy.run_module("acumatica_datasource", run_name="__main__")
+"""
+"""Runs the command and writes its peak resident memory (``VmHWM``, KiB) at exit: the high
+water mark of its own address space, which ``wait4``'s ``ru_maxrss`` is not (it keeps the
+forking parent's, as the child had it before ``exec``)."""
+
+
+def verify_command(
+    tmp_path: Path,
+    sources: list[dict[str, Any]],
+    *,
+    timeout: float = 120,
+    environ: dict[str, str] | None = None,
+) -> Measured:
+    """``acumatica-ds verify --format json`` in a process of its own, with its peak memory."""
+    document = {
+        "environment": "dev",
+        "callback_base_url": "https://bi.example.com",
+        "data_sources": sources,
+    }
+    file = tmp_path / "dev.yaml"
+    file.write_text(yaml.safe_dump(document, sort_keys=False))
+    peak = tmp_path / "peak.txt"
+    started = time.monotonic()
+    completed = subprocess.run(
+        [sys.executable, "-c", PEAK_PROBE, str(peak), "verify", str(file), "--format", "json"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(environ or {})},
+        timeout=timeout,
+        check=False,
+    )
+    return Measured(
+        code=completed.returncode,
+        out=completed.stdout,
+        err=completed.stderr,
+        peak_bytes=int(peak.read_text()) * 1024,
+        seconds=time.monotonic() - started,
+    )

@@ -12,18 +12,13 @@ echo form of :mod:`tests.support.echoes`.
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from aiohttp import web
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
@@ -39,10 +34,10 @@ from tests.support.hostile import (
     fixed,
     huge,
     running_hostile_site,
+    verify_command,
 )
 from tests.support.site import Leaks, Site
 from tests.verify.support import (
-    CALLBACK_BASE,
     ENVIRON,
     basic,
     environment,
@@ -273,7 +268,7 @@ def test_verify_command_survives_pathological_json(
 ) -> None:
     hostile.answer("GET", PAGE_PATH, fixed(b"[" * 200_000))
     sources = [basic(hostile, "nested"), basic(site, "good")]  # type: ignore[arg-type]
-    result = verify_command(tmp_path, sources)
+    result = verify_command(tmp_path, sources, environ=ENVIRON)
     assert result.code == 1, result.err
     assert "internal error" not in result.out + result.err
     assert "Traceback" not in result.out + result.err
@@ -287,64 +282,6 @@ TWO_GB = 2 * 1024**3
 PEAK_LIMIT = 200 * 1024 * 1024
 
 
-@dataclass
-class Measured:
-    """One ``acumatica-ds verify`` process: exit code, output, peak memory, wall time."""
-
-    code: int
-    out: str
-    err: str
-    peak_bytes: int
-    seconds: float
-
-
-PEAK_PROBE = """
-import atexit, runpy, sys
-path = sys.argv.pop(1)
-def peak():
-    with open("/proc/self/status") as status:
-        found = [line.split()[1] for line in status if line.startswith("VmHWM:")]
-    with open(path, "w") as out:
-        out.write(found[0])
-atexit.register(peak)
-sys.argv[0] = "acumatica-ds"
-runpy.run_module("acumatica_datasource", run_name="__main__")
-"""
-"""Runs the command and writes its peak resident memory (``VmHWM``, KiB) at exit: the high
-water mark of its own address space, which ``wait4``'s ``ru_maxrss`` is not (it keeps the
-forking parent's, as the child had it before ``exec``)."""
-
-
-def verify_command(
-    tmp_path: Path,
-    sources: list[dict[str, Any]],
-    *,
-    timeout: float = 120,
-    environ: dict[str, str] | None = None,
-) -> Measured:
-    """``acumatica-ds verify --format json`` in a process of its own, with its peak memory."""
-    document = {"environment": "dev", "callback_base_url": CALLBACK_BASE, "data_sources": sources}
-    file = tmp_path / "dev.yaml"
-    file.write_text(yaml.safe_dump(document, sort_keys=False))
-    peak = tmp_path / "peak.txt"
-    started = time.monotonic()
-    completed = subprocess.run(
-        [sys.executable, "-c", PEAK_PROBE, str(peak), "verify", str(file), "--format", "json"],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **ENVIRON, **(environ or {})},
-        timeout=timeout,
-        check=False,
-    )
-    return Measured(
-        code=completed.returncode,
-        out=completed.stdout,
-        err=completed.stderr,
-        peak_bytes=int(peak.read_text()) * 1024,
-        seconds=time.monotonic() - started,
-    )
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("attack", ["content-length", "endless"])
 def test_a_2_gb_body_keeps_verify_under_200_mb(
@@ -353,7 +290,7 @@ def test_a_2_gb_body_keeps_verify_under_200_mb(
     """The page read answers 2 GB (announced, or chunked without end): verify fails the data
     source with a message naming the limit, logs out, and stays under 200 MB."""
     hostile.answer("GET", PAGE_PATH, huge(TWO_GB) if attack == "content-length" else endless())
-    result = verify_command(tmp_path, [basic(hostile, "big")])  # type: ignore[arg-type]
+    result = verify_command(tmp_path, [basic(hostile, "big")], environ=ENVIRON)  # type: ignore[arg-type]
     print(f"{attack}: peak {result.peak_bytes / 2**20:.0f} MiB, {result.seconds:.1f} s")
     assert result.peak_bytes < PEAK_LIMIT
     assert result.code == 1, result.err
@@ -401,7 +338,8 @@ def test_a_reference_to_the_vault_token_never_reaches_the_site(
 ) -> None:
     source = basic(hostile, "steal")  # type: ignore[arg-type]
     source["authentication"]["password"] = {"env": "BAO_TOKEN"}
-    result = verify_command(tmp_path, [source], environ={"BAO_TOKEN": "hvs.pipeline-1234"})
+    environ = {**ENVIRON, "BAO_TOKEN": "hvs.pipeline-1234"}
+    result = verify_command(tmp_path, [source], environ=environ)
     assert result.code == 1
     assert "BAO_TOKEN holds the pipeline's own credentials" in result.err
     assert hostile.bodies(LOGIN_PATH) == [] and hostile.received == []

@@ -69,6 +69,10 @@ def describe_size(size: int) -> str:
     return f"{size / 1024:.3g} KiB"
 
 
+_INFLATE_STEP = 256 * 1024
+"""Bytes inflated at a time (zlib grows its output buffer by doubling: small steps keep a
+compressed body's expansion close to what the limit allows)."""
+
 Decoder = Callable[[bytes, int], list[bytes]]
 """``decode(raw, room)``: the decoded pieces of ``raw``; decoding stops once ``room`` bytes
 came out (the caller then gives up on the answer)."""
@@ -92,7 +96,7 @@ def _decoder(encoding: str, site: str, action: str) -> Decoder:
         data = raw
         try:
             while data and room > 0:
-                piece = inflater.decompress(data, room)
+                piece = inflater.decompress(data, min(room, _INFLATE_STEP))
                 pieces.append(piece)
                 room -= len(piece)
                 data = inflater.unconsumed_tail
