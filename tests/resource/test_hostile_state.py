@@ -8,11 +8,19 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
+import grpc
 import pytest
 from tests.resource.conftest import basic_props, vault_ref
 from tests.resource.support import ProviderServer
 from tests.support.echoes import found_forms
-from tests.support.hostile import LOGIN_PATH, HostileSite, echo, running_hostile_site
+from tests.support.hostile import (
+    LOGIN_PATH,
+    PAGE_PATH,
+    HostileSite,
+    echo,
+    fixed,
+    running_hostile_site,
+)
 from tests.support.openbao import OpenBaoServer
 
 from acumatica_datasource.sandbox import Sandbox
@@ -81,3 +89,27 @@ def test_credential_properties_are_references_rendered_as_placeholders(
     assert outputs["secret_versions"]["vault:secret/acumatica/proxy#password"] == 1
     recorded = {k: v for k, v in outputs.items() if k != "connection_string"}
     assert proxy_secret not in json.dumps(recorded)
+
+
+def test_pathological_json_is_a_clean_failure_of_one_data_source(
+    provider: ProviderServer, bao: OpenBaoServer, hostile: HostileSite
+) -> None:
+    """Issue 12, point 11: a page of 200,000 nested ``[`` fails create with a message naming
+    the answer; no Python traceback reaches the engine (the provider's stderr)."""
+    hostile.answer("GET", PAGE_PATH, fixed(b"[" * 200_000))
+    bao.put(HOSTILE_PATH, {"password": PASSWORD})
+    props = basic_props(
+        hostile.url,
+        description="Nested",
+        authentication={
+            "strategy": "basic",
+            "username": "admin",
+            "password": {"vault": {**vault_ref("password")["vault"], "path": HOSTILE_PATH}},
+        },
+    )
+    with provider.stderr_since() as lines, pytest.raises(grpc.RpcError) as info:
+        provider.up(props, name="nested")
+    message = str(info.value.details())  # type: ignore[attr-defined]
+    assert "is not JSON (nested too deeply)" in message, message
+    assert "Traceback" not in message and "RecursionError" not in message
+    assert not [line for line in lines if "Traceback" in line or "RecursionError" in line]
