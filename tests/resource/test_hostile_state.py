@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from typing import Any
 
 import grpc
 import pytest
@@ -37,25 +38,25 @@ def hostile() -> Iterator[HostileSite]:
         assert site.open_sessions == 0
 
 
+def hostile_props(
+    bao: OpenBaoServer, hostile: HostileSite, description: str, **extra: Any
+) -> dict[str, Any]:
+    """A Basic data source on the hostile site whose password (:data:`PASSWORD`) is in Vault."""
+    bao.put(HOSTILE_PATH, {"password": PASSWORD})
+    password = {"vault": {**vault_ref("password")["vault"], "path": HOSTILE_PATH}}
+    authentication = {"strategy": "basic", "username": "admin", "password": password}
+    return basic_props(hostile.url, description=description, authentication=authentication, **extra)
+
+
 def test_warn_mode_records_no_echoed_secret_and_no_escape(
     provider: ProviderServer, bao: OpenBaoServer, hostile: HostileSite
 ) -> None:
-    bao.put(HOSTILE_PATH, {"password": PASSWORD})
     hostile.answer(
         "POST",
         LOGIN_PATH,
         echo(500, "text/plain", wrap=lambda body: f"\x1b]0;owned\x07\x1b[2J rejected {body}"),
     )
-    props = basic_props(
-        hostile.url,
-        description="Hostile",
-        authentication={
-            "strategy": "basic",
-            "username": "admin",
-            "password": {"vault": {**vault_ref("password")["vault"], "path": HOSTILE_PATH}},
-        },
-        verification_settings={"mode": "warn"},
-    )
+    props = hostile_props(bao, hostile, "Hostile", verification_settings={"mode": "warn"})
     start, stderr_start = len(provider.transcript), len(provider.stderr())
     _, outputs = provider.up(props, name="hostile")
     verification = outputs["verification"]
@@ -97,16 +98,7 @@ def test_pathological_json_is_a_clean_failure_of_one_data_source(
     """Issue 12, point 11: a page of 200,000 nested ``[`` fails create with a message naming
     the answer; no Python traceback reaches the engine (the provider's stderr)."""
     hostile.answer("GET", PAGE_PATH, fixed(b"[" * 200_000))
-    bao.put(HOSTILE_PATH, {"password": PASSWORD})
-    props = basic_props(
-        hostile.url,
-        description="Nested",
-        authentication={
-            "strategy": "basic",
-            "username": "admin",
-            "password": {"vault": {**vault_ref("password")["vault"], "path": HOSTILE_PATH}},
-        },
-    )
+    props = hostile_props(bao, hostile, "Nested")
     with provider.stderr_since() as lines, pytest.raises(grpc.RpcError) as info:
         provider.up(props, name="nested")
     message = str(info.value.details())  # type: ignore[attr-defined]
