@@ -38,7 +38,9 @@ class AcumaticaDataSource(dynamic.Resource, module="acumatica", name="DataSource
     company: pulumi.Output[str]
     page_size: pulumi.Output[int]
     operation_timeout: pulumi.Output[float]
-    extra_connection_properties: pulumi.Output[dict[str, str]]
+    allow_insecure_tls: pulumi.Output[bool]
+    extra_connection_properties: pulumi.Output[dict[str, Any]]
+    """Text values, and secret references for the keys that carry credentials."""
     authentication: pulumi.Output[dict[str, Any]]
     verification_settings: pulumi.Output[dict[str, Any]]
     callback_base_url: pulumi.Output[str | None]
