@@ -32,6 +32,7 @@ import tenacity
 
 from acumatica_datasource import environment_variables as variables
 from acumatica_datasource.acumatica import errors, responses
+from acumatica_datasource.acumatica.watchdog import WATCHDOG
 from acumatica_datasource.redaction import Redactor
 
 USER_AGENT = "acumatica-ds/0.1 (+https://github.com/acumatica-datasource)"
@@ -40,6 +41,10 @@ MAX_RETRY_AFTER = 30.0
 MAX_BACKOFF = 5.0
 """Longest backoff between two attempts (seconds)."""
 MAX_ATTEMPTS = 8
+MIN_ATTEMPT_TIME = 0.2
+"""A retry starts only with at least this much of the operation timeout left: the watchdog
+would cut a later one, turning the real cause into a timeout (and a cut login may have opened
+a session)."""
 
 MiB = 1024 * 1024
 BODY_LIMIT = 2 * MiB
@@ -264,12 +269,12 @@ class Connection:
                 lambda exc: isinstance(exc, errors.AcumaticaError) and retry(exc)
             ),
             wait=_wait,
-            stop=tenacity.stop_before_delay(remaining - delay)
+            stop=tenacity.stop_before_delay(remaining - delay - MIN_ATTEMPT_TIME)
             | tenacity.stop_after_attempt(MAX_ATTEMPTS - 1),
             reraise=True,
         )
         try:
-            if delay >= remaining:
+            if delay + MIN_ATTEMPT_TIME >= remaining:
                 raise first
             time.sleep(delay)
             result: httpx.Response = retrying(attempt)
@@ -305,9 +310,7 @@ class Connection:
             method, self.url(path), timeout=httpx.Timeout(timeout), **kwargs
         )
         request.extensions["trace"] = self._trace
-        watchdog = threading.Timer(timeout, self._cut)
-        watchdog.daemon = True
-        watchdog.start()
+        watch = WATCHDOG.arm(deadline, self._cut)
         try:
             streamed = self._client.send(request, stream=True)
             try:
@@ -327,7 +330,7 @@ class Connection:
                 f"the request to {action} failed: {self._short(exc)}", site=self.site
             ) from None
         finally:
-            watchdog.cancel()
+            WATCHDOG.disarm(watch)
         # the decoded body, with the headers that still describe it
         headers = [
             (name, value)
