@@ -5,24 +5,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
 import pytest
 from tests.support.sandbox import Control, SandboxFactory, login, logout
 
-from acumatica_datasource.sandbox import Sandbox
-
 BASE = "/entity/Default"
-
-
-@pytest.fixture
-def session(site: Sandbox, client: httpx.Client, control: Control) -> Iterator[httpx.Client]:
-    """The default client, logged in; logged out (and checked) afterwards."""
-    assert login(client).status_code == 204
-    yield client
-    assert logout(client).status_code == 204
-    assert control.open_sessions() == 0
 
 
 def test_unauthenticated_read_is_401(client: httpx.Client) -> None:

@@ -2,23 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
-import pytest
 from tests.support.sandbox import Control, SandboxFactory, login, logout, reference_definitions
-
-from acumatica_datasource.sandbox import Sandbox
 
 BASE = "/entity/Default/24.200.001"
 NO_ENTITY = "PX.Api.ContractBased.NoEntitySatisfiesTheConditionException"
-
-
-@pytest.fixture
-def session(site: Sandbox, client: httpx.Client, control: Control) -> Iterator[httpx.Client]:
-    assert login(client).status_code == 204
-    yield client
-    assert logout(client).status_code == 204
 
 
 def test_put_creates_then_updates_by_key(session: httpx.Client) -> None:
