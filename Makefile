@@ -26,7 +26,7 @@ schema: setup  ## regenerate schema.json from the models
 	$(RUN) acumatica-ds schema > schema.json
 
 pulumi: setup  ## locate or build the Pulumi CLI (a one-time build of a few minutes)
-	$(RUN) python -m acumatica_datasource.cli.pulumi_cli
+	$(RUN) python -m acumatica_datasource.tooling
 
 bench: setup  ## every benchmark (a few minutes); figures in docs/performance.md
 	$(RUN) python bench/validate.py

@@ -21,6 +21,7 @@ sys.path.insert(0, str(ROOT))
 from tests.support.pulumi_engine import engine_sandbox, locate_cli  # noqa: E402
 from tests.support.sandbox import Control, running_sandbox, sandbox_config_data  # noqa: E402
 
+from acumatica_datasource import environment_variables as variables  # noqa: E402
 from acumatica_datasource.resource import declare  # noqa: E402
 from acumatica_datasource.sandbox import SandboxConfig  # noqa: E402
 from acumatica_datasource.spec import validate_data  # noqa: E402
@@ -67,7 +68,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch, running_sandbox(site_config()) as site:
         control = Control(site.url)
         engine = engine_sandbox(cli, Path(scratch))
-        engine.env.update(BENCH_PASSWORD="secret1", ACUMATICA_DS_SESSIONS_PER_SITE=str(API_USERS))
+        engine.env.update(
+            {"BENCH_PASSWORD": "secret1", variables.SESSIONS_PER_SITE: str(API_USERS)}
+        )
         spec = environment(site.url)
         stack = engine.stack(lambda: declare(spec), stack_name="parallel", project_name="bench")
         stack.preview()  # start-up costs (plugin, stack) out of the measurement

@@ -28,6 +28,7 @@ from tests.support.openbao import running_openbao  # noqa: E402
 from tests.support.pulumi_engine import engine_sandbox, locate_cli  # noqa: E402
 from tests.support.sandbox import running_sandbox  # noqa: E402
 
+from acumatica_datasource import environment_variables as variables  # noqa: E402
 from acumatica_datasource.resource import DataSourceProvider, declare  # noqa: E402
 from acumatica_datasource.spec import validate_data  # noqa: E402
 
@@ -100,8 +101,8 @@ def main() -> None:
                 VAULT_TOKEN="root",
                 PULUMI_PYTHON_CMD=str(wrapper),
                 RSS_PROBE_FILE=str(rss_file),
-                ACUMATICA_DS_SESSIONS_PER_SITE="2",
             )
+            engine.env[variables.SESSIONS_PER_SITE] = "2"
             env_spec = environment(count, site.url)
 
             def baseline_program(count: int = count) -> None:

@@ -85,7 +85,7 @@ def main() -> int:
     env.pop("PULUMI_BACKEND_URL", None)
 
     say("Pulumi CLI (built once from the Go module proxy when none is installed)")
-    subprocess.run([sys.executable, "-m", "acumatica_datasource.cli.pulumi_cli"], check=True)
+    subprocess.run([sys.executable, "-m", "acumatica_datasource.tooling"], check=True)
 
     say("starting the Acumatica sandbox and an OpenBao dev server on loopback")
     sandbox, url = start_sandbox(env)

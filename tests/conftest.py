@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from tests.support.pulumi_engine import EngineSandbox, engine_sandbox, locate_cli
 
-from acumatica_datasource.cli.pulumi_cli import PulumiCli
+from acumatica_datasource.tooling import PulumiCli
 
 
 @pytest.fixture(scope="session")

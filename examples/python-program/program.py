@@ -20,8 +20,8 @@ from acumatica_datasource import (
     BasicAuth,
     OAuth2,
     VaultSecret,
-    Verification,
-    VerificationLogin,
+    VerificationSettings,
+    VerificationUser,
 )
 
 BI_CLIENT_ID = "88358B02-A48D-A50E-F710-39C1636C30F6"
@@ -45,7 +45,7 @@ def program() -> None:
         authentication=BasicAuth(
             username="nectari", password=VaultSecret(path=secrets, key="password")
         ),
-        verification=Verification(mode="strict", entity="StockItem"),
+        verification=VerificationSettings(mode="strict", entity="StockItem"),
     )
     oauth = AcumaticaDataSource(
         "erp-oauth",
@@ -58,9 +58,9 @@ def program() -> None:
             client_secret=VaultSecret(path=secrets, key="client_secret"),
         ),
         callback_base_url=os.environ.get("BI_CALLBACK_BASE_URL", "https://bi.example.com"),
-        verification=Verification(
+        verification=VerificationSettings(
             mode="strict",
-            login=VerificationLogin(
+            login=VerificationUser(
                 username="nectari",
                 password=VaultSecret(path=secrets, key="password"),
                 client_id=f"{PROBE_CLIENT_ID}@{company}",

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pulumi import automation as auto
 
-from acumatica_datasource.cli.pulumi_cli import ensure_pulumi_cli, offline_environment
+from acumatica_datasource.tooling import ensure_pulumi_cli, offline_environment
 
 sys.path.insert(0, str(Path(__file__).parent))
 from program import program

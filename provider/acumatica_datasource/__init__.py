@@ -22,8 +22,8 @@ if TYPE_CHECKING:
         EnvSecret,
         OAuth2,
         VaultSecret,
-        Verification,
-        VerificationLogin,
+        VerificationSettings,
+        VerificationUser,
         declare_environment,
     )
 
@@ -42,8 +42,8 @@ __all__ = [
     "EnvSecret",
     "OAuth2",
     "VaultSecret",
-    "Verification",
-    "VerificationLogin",
+    "VerificationSettings",
+    "VerificationUser",
     "__version__",
     "declare_environment",
 ]

@@ -9,3 +9,8 @@ from __future__ import annotations
 
 class AcumaticaDataSourceError(Exception):
     """Base class of every error raised by this package on purpose."""
+
+
+class UsageError(AcumaticaDataSourceError):
+    """The command cannot start as given: a file it cannot read, a setting it lacks, a name it
+    does not know. The command line exits 2 for these, 1 for every other error."""

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from tests.acumatica.support import leaks, make_site, shared_sandbox, site
+from tests.support.site import leaks, make_site, shared_sandbox, site
 
 __all__ = ["leaks", "make_site", "shared_sandbox", "site"]

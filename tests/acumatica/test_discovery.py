@@ -6,7 +6,7 @@ import threading
 from collections.abc import Callable
 
 import pytest
-from tests.acumatica.support import Leaks, Site, make_client
+from tests.support.site import Leaks, Site, make_client
 
 from acumatica_datasource.acumatica import (
     DiscoveryCache,

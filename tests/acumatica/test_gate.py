@@ -8,8 +8,8 @@ from collections import Counter
 from collections.abc import Callable
 
 import pytest
-from tests.acumatica.support import SessionSampler, Site, make_client
 from tests.support.sandbox import PASSWORD, TENANT, USER
+from tests.support.site import SessionSampler, Site, make_client
 
 from acumatica_datasource.acumatica import SessionGate, SessionLimits
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import httpx
-from tests.acumatica.support import LOGOUT, TOKEN, Leaks, Recorder, Site, make_client
 from tests.support.sandbox import (
     CODE_CLIENT_ID,
     CODE_CLIENT_SECRET,
@@ -18,6 +17,7 @@ from tests.support.sandbox import (
     USER,
     authorization_code,
 )
+from tests.support.site import LOGOUT, TOKEN, Leaks, Recorder, Site, make_client
 
 from acumatica_datasource.acumatica import OAuthError, ProtocolError, RequestTimeout
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from tests.acumatica.support import LOGIN, TOKEN, Leaks, Site, make_client
 from tests.support.sandbox import (
     PASSWORD,
     PASSWORD_CLIENT_ID,
@@ -10,6 +9,7 @@ from tests.support.sandbox import (
     TENANT,
     USER,
 )
+from tests.support.site import LOGIN, TOKEN, Leaks, Site, make_client
 
 from acumatica_datasource.acumatica import (
     CredentialsRejected,

@@ -10,8 +10,8 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.acumatica.support import LOGIN, LOGOUT, Leaks, Recorder, Site, make_client
 from tests.support.sandbox import PASSWORD, TENANT, USER, login, logout
+from tests.support.site import LOGIN, LOGOUT, Leaks, Recorder, Site, make_client
 
 from acumatica_datasource.acumatica import (
     AcumaticaClient,

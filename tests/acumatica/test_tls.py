@@ -21,7 +21,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from tests.acumatica.support import Leaks, make_client
+from tests.support.site import Leaks, make_client
 
 from acumatica_datasource.acumatica import TLSFailure
 

@@ -21,7 +21,7 @@ from tests.support.e2e import (
 )
 from tests.support.pulumi_engine import collect_abandoned_programs
 
-from acumatica_datasource.cli.pulumi_cli import PulumiCli
+from acumatica_datasource.tooling import PulumiCli
 
 __all__ = ["CLIENT_ID", "PASSPHRASE", "SECRETS", "Run", "World", "environment"]
 

@@ -1,4 +1,5 @@
-"""ensure_pulumi_cli and offline_environment without the real engine (fake go and pulumi)."""
+"""The tooling package without the real engine (fake go and pulumi): locating and building
+the Pulumi CLI, a Go tool of its own, and the offline environment."""
 
 from __future__ import annotations
 
@@ -11,20 +12,24 @@ from pathlib import Path
 
 import pytest
 
-from acumatica_datasource.cli import pulumi_cli
-from acumatica_datasource.cli.pulumi_cli import (
-    LANGUAGE_HOST_MODULE,
-    PLUGIN_SCRIPT,
+from acumatica_datasource.cli import main as cli_main
+from acumatica_datasource.errors import AcumaticaDataSourceError
+from acumatica_datasource.tooling import (
     PULUMI_VERSION,
+    GoTool,
     PassphraseMissingError,
+    PulumiCli,
     PulumiCliError,
+    ToolError,
     cache_root,
     cli_cache_dir,
     ensure_pulumi_cli,
+    locate_or_build,
     offline_environment,
-    parse_version,
 )
-from acumatica_datasource.errors import AcumaticaDataSourceError
+from acumatica_datasource.tooling.__main__ import main
+from acumatica_datasource.tooling.pulumi_build import LANGUAGE_HOST_MODULE, PLUGIN_SCRIPT
+from acumatica_datasource.tooling.pulumi_cli import parse_version
 
 # A stand-in for `go`: records its arguments, "builds" a pulumi that prints the version
 # given with -ldflags, serves the sdk module directory, refuses the language host like the
@@ -43,7 +48,7 @@ if args[0] == "get":
     print("go: downloading github.com/pulumi/pulumi/pkg/v3 v3.274.1", file=sys.stderr)
 elif args[0] == "build":
     out = args[args.index("-o") + 1]
-    version = args[args.index("-ldflags") + 1].split("=")[-1]
+    version = args[args.index("-ldflags") + 1].split("=")[-1] if "-ldflags" in args else "v0"
     time.sleep(0.3)
     with open(out, "w") as f:
         f.write("#!/bin/sh\\necho " + version + "\\n")
@@ -91,7 +96,8 @@ def _go_calls(log: Path) -> list[list[str]]:
 
 
 def test_errors_derive_from_the_package_base() -> None:
-    assert issubclass(PulumiCliError, AcumaticaDataSourceError)
+    assert issubclass(PulumiCliError, ToolError)
+    assert issubclass(ToolError, AcumaticaDataSourceError)
     assert issubclass(PassphraseMissingError, AcumaticaDataSourceError)
 
 
@@ -134,7 +140,7 @@ def test_no_build_refuses_to_build(fake_go: Path) -> None:
 
 def test_builds_once_into_the_cache_under_a_lock(fake_go: Path) -> None:
     messages: list[str] = []
-    results: list[pulumi_cli.PulumiCli] = []
+    results: list[PulumiCli] = []
 
     def worker() -> None:
         results.append(ensure_pulumi_cli(log=messages.append))
@@ -207,21 +213,48 @@ def test_old_pulumi_on_path_is_ignored(isolated: Path, fake_go: Path) -> None:
 
 
 def test_main_prints_the_path(fake_go: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert pulumi_cli.main(["--print", "json"]) == 0
+    assert main(["--print", "json"]) == 0
     printed = json.loads(capsys.readouterr().out)
     assert printed["source"] == "built"
     assert printed["pulumi"] == str(cli_cache_dir() / "bin" / "pulumi")
-    assert pulumi_cli.main([]) == 0
+    assert main([]) == 0
     assert capsys.readouterr().out.strip() == str(cli_cache_dir() / "bin" / "pulumi")
 
 
+def test_a_command_without_a_pulumi_cli_says_how_to_get_one(
+    isolated: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    environment = Path(__file__).parents[2] / "examples" / "basic.yaml"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PULUMI_CONFIG_PASSPHRASE", "p")
+        code = cli_main(["preview", "--env", str(environment), "--state", str(tmp_path / "s")])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "acumatica-ds: no Pulumi CLI found" in err and "internal error" not in err
+
+
 def test_main_reports_errors(isolated: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert pulumi_cli.main(["--no-build"]) == 1
+    assert main(["--no-build"]) == 1
     assert "https://www.pulumi.com/docs/install/" in capsys.readouterr().err
 
 
+def test_another_go_tool_is_built_once_into_its_own_cache_directory(fake_go: Path) -> None:
+    tool = GoTool(binary="hello", package="example.com/hello/cmd/hello", version="1.2.3")
+    program = locate_or_build(tool, log=lambda _m: None, build=True)
+    assert program == cache_root() / "hello" / "v1.2.3" / "bin" / "hello"
+    assert os.access(program, os.X_OK)
+    assert locate_or_build(tool, log=lambda _m: None, build=False) == program
+    calls = _go_calls(fake_go)
+    assert [call[0] for call in calls if call[0] in ("get", "build")] == ["get", "build"]
+    assert ["get", "example.com/hello/cmd/hello@v1.2.3"] in calls
+    info = json.loads((program.parents[1] / "build-info.json").read_text(encoding="utf-8"))
+    assert info["version"] == "1.2.3"
+    with pytest.raises(ToolError, match=r"no other v1 .* building is disabled"):
+        locate_or_build(GoTool("other", "example.com/other", "1"), log=print, build=False)
+
+
 def test_offline_environment_defaults(tmp_path: Path) -> None:
-    cli = pulumi_cli.PulumiCli(
+    cli = PulumiCli(
         pulumi=tmp_path / "bin" / "pulumi",
         bin_dir=tmp_path / "bin",
         version="3.274.1",

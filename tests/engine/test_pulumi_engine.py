@@ -1,8 +1,9 @@
-"""Spike: the real Pulumi engine drives a Python dynamic provider offline (Automation API).
+"""The engine contract: the real Pulumi engine drives a Python dynamic provider offline
+(Automation API), as the data-source provider relies on.
 
 The CLI comes from ``ensure_pulumi_cli`` (session fixture; built once into the cache). Each
 test has its own file backend, ``PULUMI_HOME`` and work directory under ``tmp_path``. The
-provider is ``tests.support.spike_provider`` (see its docstring for its switches).
+provider is ``tests.engine.support.FileThingProvider`` (see its module for its switches).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import dill  # type: ignore[import-untyped]
 import pulumi
 import pytest
 from pulumi import automation as auto
+from tests.engine.support import TOKEN_PREFIX, FileThing, FileThingProvider
 from tests.support.pulumi_engine import (
     REPO_ROOT,
     EngineSandbox,
@@ -32,18 +34,17 @@ from tests.support.pulumi_engine import (
     pending_operations,
     wait_for,
 )
-from tests.support.spike_provider import TOKEN_PREFIX, SpikeProvider, SpikeResource
 
 # The per-test timeout covers the test body only: the session fixture may build the CLI.
 pytestmark = [pytest.mark.engine, pytest.mark.timeout(300, func_only=True)]
 
-THING_URN = "urn:pulumi:dev::spike::pulumi-python:dynamic/spike:Thing::thing"
+THING_URN = "urn:pulumi:dev::engine-tests::pulumi-python:dynamic/files:Thing::thing"
 PROVIDER_KEY = "__provider"
 
 
 def _program(store: Path, params: dict[str, Any]) -> Any:
     def program() -> None:
-        thing = SpikeResource("thing", store=str(store), **params)
+        thing = FileThing("thing", store=str(store), **params)
         pulumi.export("name", thing.name)
         pulumi.export("token", thing.token)
 
@@ -87,9 +88,9 @@ def test_lifecycle_preview_up_up_refresh_destroy(engine: EngineSandbox, tmp_path
     assert len(list(store.glob("*.json"))) == 1
     # pulumi.log.warn inside a provider method has no engine connection there: it is printed
     # to the plugin's stderr and reaches the engine as an unattributed "info#err" diagnostic.
-    [warning] = [d for d in log.diagnostics() if "spike warning" in d.message]
+    [warning] = [d for d in log.diagnostics() if "thing warning" in d.message]
     assert warning.severity == "info#err"
-    assert warning.message.startswith("warning: spike warning: careful")
+    assert warning.message.startswith("warning: thing warning: careful")
     assert warning.urn is None
     # additional_secret_outputs: the token never appears in events or output lines.
     assert TOKEN_PREFIX not in log.text()
@@ -121,11 +122,11 @@ def test_lifecycle_preview_up_up_refresh_destroy(engine: EngineSandbox, tmp_path
     # (serialize_as_secret_always = False keeps it plaintext; the default makes it a secret.)
     raw = base64.b64decode(thing["outputs"][PROVIDER_KEY])
     assert len(raw) < 100
-    assert b"tests.support.spike_provider" in raw
-    assert b"SpikeProvider" in raw
+    assert b"tests.engine.support" in raw
+    assert b"FileThingProvider" in raw
     opcodes = {op.name for op, _arg, _pos in pickletools.genops(raw)}
     assert "STACK_GLOBAL" in opcodes
-    assert isinstance(dill.loads(raw), SpikeProvider)
+    assert isinstance(dill.loads(raw), FileThingProvider)
     # The secret output: encrypted at rest, plaintext only in the --show-secrets export.
     token = thing["outputs"]["token"]
     assert json.loads(token["plaintext"]).startswith(TOKEN_PREFIX)
@@ -170,7 +171,7 @@ def test_check_failures_and_exceptions(engine: EngineSandbox, tmp_path: Path) ->
         stack.up(**log.callbacks())
     [trace] = [d for d in log.diagnostics() if d.urn == THING_URN]
     assert trace.severity == "error"
-    assert "RuntimeError: the spike provider was told to explode" in trace.message
+    assert "RuntimeError: the test provider was told to explode" in trace.message
     [failed] = log.failed_ops()
     assert failed.metadata.op == auto.OpType.CREATE
     assert failed.metadata.urn == THING_URN
@@ -183,10 +184,10 @@ def test_interrupted_update_leaves_lock_and_pending_create(
 ) -> None:
     store = tmp_path / "store"
     store.mkdir()
-    # The slow up runs in a child process (see tests/support/spike_up.py): the test kills
+    # The slow up runs in a child process (tests.engine.support.slow_up): the test kills
     # its pulumi CLI hard mid-create, as a crash or a CI timeout would.
     child = subprocess.Popen(
-        [sys.executable, "-m", "tests.support.spike_up", str(engine.root), str(store), "60"],
+        [sys.executable, "-m", "tests.engine.support", str(engine.root), str(store), "60"],
         cwd=REPO_ROOT,
         env={**os.environ, "PYTHONPATH": engine.env["PYTHONPATH"]},
         stdout=subprocess.DEVNULL,

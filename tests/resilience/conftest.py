@@ -30,7 +30,7 @@ from tests.resilience.support import (
 )
 from tests.support.e2e import World, running_world
 
-from acumatica_datasource.cli.pulumi_cli import PulumiCli
+from acumatica_datasource.tooling import PulumiCli
 
 COLLECTOR = pytest.StashKey[Collector]()
 

@@ -19,15 +19,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.resilience.conftest import ScenarioFactory
 from tests.resilience.support import Collector, fleet
-from tests.spec.helpers import basic_source, environment, oauth_source
+from tests.spec.support import basic_source, environment, oauth_source
 
 from acumatica_datasource.cli import main
+from acumatica_datasource.spec import SECRET_PATHS
 
 VALIDATE_CASES = 10_000
 PREVIEW_CASES = 15
 SENTINEL = "Fuzz-Literal-Secret-7731"
 """Written as a literal where a secret belongs: no output may echo it."""
-SECRET_FIELDS = ("password", "client_secret", "refresh_token")
+SECRET_FIELDS = {path[-1] for path in SECRET_PATHS}
 KEYS = (
     "environment",
     "data_sources",

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.resource.harness import ProviderServer, provider_env, running_provider
+from tests.resource.support import ProviderServer, provider_env, running_provider
 from tests.support.openbao import OpenBaoServer, running_openbao
 from tests.support.pulumi_engine import (
     collect_abandoned_programs,

@@ -29,8 +29,8 @@ from acumatica_datasource import (
     EnvSecret,
     OAuth2,
     VaultSecret,
-    Verification,
-    VerificationLogin,
+    VerificationSettings,
+    VerificationUser,
 )
 from acumatica_datasource.resource import TYPE_TOKEN
 from acumatica_datasource.sandbox import Sandbox
@@ -86,8 +86,8 @@ def test_preview_up_up(
                 client_id=CODE_CLIENT_ID,
                 client_secret=VaultSecret(path=VAULT_PATH, key="client_secret"),
             ),
-            verification=Verification(
-                login=VerificationLogin(
+            verification=VerificationSettings(
+                login=VerificationUser(
                     username="admin",
                     password=EnvSecret(PASSWORD_ENV),
                     client_id=PASSWORD_CLIENT_ID,

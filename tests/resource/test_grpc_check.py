@@ -24,7 +24,7 @@ from tests.resource.conftest import (
     oauth_props,
     vault_ref,
 )
-from tests.resource.harness import UNKNOWN, ProviderServer, running_provider
+from tests.resource.support import UNKNOWN, ProviderServer, running_provider
 from tests.support.openbao import OpenBaoServer
 from tests.support.sandbox import CODE_CLIENT_ID, Control
 

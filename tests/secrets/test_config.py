@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from tests.secrets.conftest import ResolverFactory, vault_ref
-from tests.secrets.leakcheck import LeakGuard
+from tests.secrets.support import LeakGuard
 
 from acumatica_datasource.secrets import (
     EnvSecretMissing,

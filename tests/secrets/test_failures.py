@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from tests.secrets.conftest import ResolverFactory, unique, vault_ref
-from tests.secrets.leakcheck import LeakGuard
+from tests.secrets.support import LeakGuard
 from tests.support.openbao import OpenBaoServer
 
 from acumatica_datasource.secrets import (

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import requests
 from tests.secrets.conftest import ResolverFactory, unique, vault_ref
-from tests.secrets.leakcheck import LeakGuard
+from tests.secrets.support import LeakGuard
 from tests.support.openbao import OpenBaoServer
 
 from acumatica_datasource.secrets import (

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import dill  # type: ignore[import-untyped]
 import pytest
-from tests.secrets.leakcheck import LeakGuard
+from tests.secrets.support import LeakGuard
 
 from acumatica_datasource.secrets import ResolvedSecret, SecretMetadata, SecretValue
 
@@ -74,6 +74,7 @@ def test_only_strings() -> None:
 
 def test_internal_objects_do_not_show_tokens(leaks: LeakGuard) -> None:
     """What a debugger or pytest's traceback shows of internals carries no token."""
+    from acumatica_datasource.redaction import Redactor
     from acumatica_datasource.secrets import SecretResolver, resolve_connection
     from acumatica_datasource.secrets.auth import Lease
     from acumatica_datasource.secrets.failures import CallContext
@@ -81,7 +82,7 @@ def test_internal_objects_do_not_show_tokens(leaks: LeakGuard) -> None:
     token = leaks.fresh("hvs")
     conn = resolve_connection(None, {"VAULT_ADDR": "https://user:pw@vault.example:8200"})
     assert "pw@" not in conn.display_address and "pw@" not in conn.where()
-    ctx = CallContext(connection=conn, reference="env:X", scrub={token})
+    ctx = CallContext(connection=conn, reference="env:X", redact=Redactor([token]))
     lease = Lease(token=token, ttl=60, renewable=True, obtained_at=0)
     resolver = SecretResolver(None, environ={"VAULT_TOKEN": token})
     for obj in (ctx, lease, resolver):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from tests.spec.helpers import basic_source, check, environment, oauth_source
+from tests.spec.support import basic_source, check, environment, oauth_source
 
 from acumatica_datasource.spec import connection_string, render_connection_string
 

@@ -5,9 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests.spec.helpers import check_yaml
+from tests.spec.support import check_yaml
 
-from acumatica_datasource.spec import SpecError, load_environment, validate_file
+from acumatica_datasource.errors import UsageError
+from acumatica_datasource.spec import (
+    SpecError,
+    UnreadableFileError,
+    load_environment,
+    validate_file,
+)
 
 BASE = """
 environment: dev
@@ -128,6 +134,21 @@ def test_file_level_failures(tmp_path: Path) -> None:
     assert str(validate_file(empty).problems[0]) == (
         f"{empty}:1: (document): the file is empty: it must hold an environment mapping"
     )
+
+
+def test_a_file_that_cannot_be_read_is_a_usage_error(tmp_path: Path) -> None:
+    for unreadable in (tmp_path / "missing.yaml", tmp_path):
+        result = validate_file(unreadable)
+        assert isinstance(result.error(), UnreadableFileError)
+        with pytest.raises(UnreadableFileError) as info:
+            load_environment(unreadable)
+        assert isinstance(info.value, SpecError) and isinstance(info.value, UsageError)
+    invalid = tmp_path / "invalid.yaml"
+    invalid.write_text("environment: Dev\n")
+    error = validate_file(invalid).error()
+    assert isinstance(error, SpecError) and not isinstance(error, UsageError)
+    valid = Path(__file__).parents[2] / "examples" / "basic.yaml"
+    assert validate_file(valid).error() is None
 
 
 def test_load_environment_raises_with_every_problem(tmp_path: Path) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from tests.spec.helpers import (
+from tests.spec.support import (
     CLIENT_ID,
     basic_source,
     check,

@@ -9,7 +9,7 @@ from typing import Any
 
 import jsonschema
 import pytest
-from tests.spec.helpers import basic_source, check, environment, oauth_source
+from tests.spec.support import basic_source, check, environment, oauth_source
 
 from acumatica_datasource.spec.schema import json_schema
 

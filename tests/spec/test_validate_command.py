@@ -13,9 +13,12 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.spec.helpers import basic_source, environment, oauth_source
+from tests.spec.support import basic_source, environment, oauth_source
 
-from acumatica_datasource.cli import main
+from acumatica_datasource.cli import exit_code, main
+from acumatica_datasource.errors import AcumaticaDataSourceError, UsageError
+from acumatica_datasource.spec import SpecError, UnreadableFileError
+from acumatica_datasource.tooling import PassphraseMissingError
 
 ROOT = Path(__file__).parents[2]
 
@@ -82,6 +85,14 @@ def test_usage_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str])
         assert info.value.code == 2
     assert main(["validate", str(tmp_path / "missing.yaml")]) == 2
     assert "cannot read the file" in capsys.readouterr().out
+
+
+def test_exit_codes_come_from_error_types() -> None:
+    assert exit_code(UsageError("no such data source")) == 2
+    assert exit_code(UnreadableFileError([])) == 2
+    assert exit_code(PassphraseMissingError("no passphrase")) == 2
+    assert exit_code(SpecError([])) == 1
+    assert exit_code(AcumaticaDataSourceError("PULUMI_CONFIG_PASSPHRASE: cannot read")) == 1
 
 
 def test_schema_command_prints_schema_json(capsys: pytest.CaptureFixture[str]) -> None:

@@ -28,9 +28,9 @@ import yaml
 from tests.support.openbao import OpenBaoServer, running_openbao
 from tests.support.sandbox import Control, running_sandbox
 
-from acumatica_datasource.cli.pulumi_cli import PulumiCli
 from acumatica_datasource.resource import TYPE_TOKEN
 from acumatica_datasource.sandbox import Sandbox
+from acumatica_datasource.tooling import PulumiCli
 
 PASSPHRASE = "e2e-passphrase"
 SECRETS = {"password": "E2e-Passw0rd-value", "client_secret": "E2e-Client-Secret-value"}

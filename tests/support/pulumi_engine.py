@@ -28,11 +28,11 @@ from typing import Any
 
 from pulumi import automation as auto
 
-from acumatica_datasource.cli.pulumi_cli import PulumiCli, ensure_pulumi_cli, offline_environment
+from acumatica_datasource.tooling import PulumiCli, ensure_pulumi_cli, offline_environment
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TEST_PASSPHRASE = "engine-tests-passphrase"
-DEFAULT_PROJECT = "spike"
+DEFAULT_PROJECT = "engine-tests"
 
 
 def _log(message: str) -> None:

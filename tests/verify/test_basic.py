@@ -7,9 +7,9 @@ import time
 from collections import Counter
 from collections.abc import Callable
 
-from tests.acumatica.support import Leaks, SessionSampler, Site
 from tests.support.sandbox import USER
-from tests.verify.builders import (
+from tests.support.site import Leaks, SessionSampler, Site
+from tests.verify.support import (
     ENVIRON,
     LOGIN,
     LOGOUT,

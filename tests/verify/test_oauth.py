@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 
-from tests.acumatica.support import Leaks, SessionSampler, Site
 from tests.support.sandbox import CODE_CLIENT_ID, PASSWORD_CLIENT_ID
-from tests.verify.builders import (
+from tests.support.site import Leaks, SessionSampler, Site
+from tests.verify.support import (
     AUTHORIZE,
     CALLBACK_BASE,
     LOGOUT,

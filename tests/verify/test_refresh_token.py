@@ -12,7 +12,6 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.acumatica.support import Leaks, Site
 from tests.support.openbao import OpenBaoServer, running_openbao
 from tests.support.sandbox import (
     CODE_CLIENT_ID,
@@ -20,7 +19,8 @@ from tests.support.sandbox import (
     REDIRECT_URI,
     authorization_code,
 )
-from tests.verify.builders import LOGOUT, PAGE, TOKEN, check, environment, oauth, only, run
+from tests.support.site import Leaks, Site
+from tests.verify.support import LOGOUT, PAGE, TOKEN, check, environment, oauth, only, run
 
 from acumatica_datasource.secrets import ResolvedSecret, SecretMetadata, SecretResolver
 from acumatica_datasource.spec import Environment, SecretReference, VaultSecretRef

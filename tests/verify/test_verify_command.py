@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 import yaml
-from tests.acumatica.support import Leaks, Site
-from tests.verify.builders import CALLBACK_BASE, ENVIRON, LOGIN, PROBE_LOGIN, basic, oauth
+from tests.support.site import Leaks, Site
+from tests.verify.support import CALLBACK_BASE, ENVIRON, LOGIN, PROBE_LOGIN, basic, oauth
 
 from acumatica_datasource import cli
 

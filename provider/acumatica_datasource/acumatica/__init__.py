@@ -4,7 +4,6 @@ Built on httpx; a library of its own: it knows nothing of data-source specs or P
 """
 
 from acumatica_datasource.acumatica.client import (
-    DISCOVERY,
     AcumaticaClient,
     AuthorizeProbe,
     DiscoveryCache,
@@ -39,7 +38,6 @@ from acumatica_datasource.acumatica.limits import GATE, SessionGate, SessionLimi
 from acumatica_datasource.acumatica.site import SiteInfo, probe_key_field, version_key
 
 __all__ = [
-    "DISCOVERY",
     "GATE",
     "AcumaticaClient",
     "AcumaticaError",

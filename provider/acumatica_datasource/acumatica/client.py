@@ -61,10 +61,6 @@ class DiscoveryCache:
             self._known.clear()
 
 
-DISCOVERY = DiscoveryCache()
-"""A process-wide cache, for callers whose run is the whole process."""
-
-
 @dataclass(frozen=True)
 class TokenSet:
     """An OAuth token answer; the tokens never appear in ``repr``."""

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 import httpx
 import tenacity
 
+from acumatica_datasource import environment_variables as variables
 from acumatica_datasource.acumatica import errors, responses
 from acumatica_datasource.redaction import Redactor
 
@@ -70,7 +71,7 @@ class Connection:
             reason = getattr(exc, "strerror", None) or getattr(exc, "reason", None) or exc
             raise errors.TLSFailure(
                 f"cannot load the CA bundle {ca_bundle} ({reason}): give a readable file of "
-                "PEM certificates (--ca-bundle or ACUMATICA_DS_CA_BUNDLE)",
+                f"PEM certificates (--ca-bundle or {variables.CA_BUNDLE})",
                 site=self.site,
             ) from None
         self._client = httpx.Client(

@@ -4,6 +4,9 @@ Each subcommand lives in a module of its own with two functions, ``configure(par
 ``run(args) -> int``. Only the module of the command being run is imported, and modules
 import their heavy dependencies inside ``run``, so a command pays only for what it uses
 (``validate`` never imports pulumi or hvac).
+
+A command returns its exit code or raises; :func:`main` prints a raised error of the package
+and exits with :func:`exit_code`, the one place where an error's type becomes a code.
 """
 
 from __future__ import annotations
@@ -13,6 +16,9 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
+
+from acumatica_datasource import environment_variables as variables
+from acumatica_datasource.errors import AcumaticaDataSourceError, UsageError
 
 # subcommand name -> (module, one-line help)
 _COMMANDS: dict[str, tuple[str, str]] = {
@@ -30,7 +36,18 @@ _COMMANDS: dict[str, tuple[str, str]] = {
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
-DEBUG_VARIABLE = "ACUMATICA_DS_DEBUG"
+
+# error type -> exit code; the first match wins
+_EXIT_CODES: tuple[tuple[type[AcumaticaDataSourceError], int], ...] = (
+    (UsageError, EXIT_USAGE),
+    (AcumaticaDataSourceError, EXIT_FAILED),
+)
+
+
+def exit_code(error: AcumaticaDataSourceError) -> int:
+    """The exit code of an error: 2 for a :class:`~acumatica_datasource.errors.UsageError`
+    (a file that cannot be read, a missing passphrase, an unknown name), 1 for the rest."""
+    return next(code for kind, code in _EXIT_CODES if isinstance(error, kind))
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
@@ -57,15 +74,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(arguments)
     try:
         code: int = args._module.run(args)
+    except AcumaticaDataSourceError as exc:
+        from acumatica_datasource.cli import output
+
+        output.failure(exc)
+        return exit_code(exc)
     except KeyboardInterrupt:
         print("acumatica-ds: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # the last line of defence: no traceback reaches a user
-        if os.environ.get(DEBUG_VARIABLE):
+        if os.environ.get(variables.DEBUG):
             raise
         print(
             f"acumatica-ds: internal error ({type(exc).__name__}); this is a bug: please "
-            f"report it, with the output of the same command run with {DEBUG_VARIABLE}=1",
+            f"report it, with the output of the same command run with {variables.DEBUG}=1",
             file=sys.stderr,
         )
         return EXIT_FAILED

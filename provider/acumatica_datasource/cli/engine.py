@@ -19,14 +19,14 @@ from typing import Any
 import pulumi
 from pulumi import automation as auto
 
-from acumatica_datasource.cli.pulumi_cli import PulumiCli, ensure_pulumi_cli, offline_environment
+from acumatica_datasource import environment_variables as variables
 from acumatica_datasource.errors import AcumaticaDataSourceError
 from acumatica_datasource.resource import TYPE_TOKEN, declare
 from acumatica_datasource.resource.properties import INPUT_PROPERTIES, UNKNOWN
 from acumatica_datasource.spec import Environment
+from acumatica_datasource.tooling import PulumiCli, ensure_pulumi_cli, offline_environment
 
 PROJECT = "acumatica-datasources"
-STATE_VARIABLE = "ACUMATICA_DS_STATE_DIR"
 DEFAULT_STATE_DIR = ".acumatica-ds/state"
 PAST = {
     "create": "created",
@@ -53,7 +53,8 @@ SYMBOLS = {
 
 
 class EngineError(AcumaticaDataSourceError):
-    """The engine could not run (no CLI, no passphrase, a locked or interrupted stack...)."""
+    """The engine could not run: a stack that cannot be opened or read, a locked or
+    interrupted stack (no CLI and no passphrase have errors of their own in ``tooling``)."""
 
 
 @dataclass
@@ -116,7 +117,7 @@ class EngineSettings:
     @staticmethod
     def state_directory(given: str | None) -> Path:
         """``--state``, else ``$ACUMATICA_DS_STATE_DIR``, else ``./.acumatica-ds/state``."""
-        return Path(given or os.environ.get(STATE_VARIABLE) or DEFAULT_STATE_DIR).expanduser()
+        return Path(given or os.environ.get(variables.STATE_DIR) or DEFAULT_STATE_DIR).expanduser()
 
 
 class Progress:
@@ -233,12 +234,9 @@ class EngineRunner:
         self.cli = cli or ensure_pulumi_cli(build=True, log=write)
         state = settings.state_dir
         state.mkdir(parents=True, exist_ok=True)
-        try:
-            self.env = offline_environment(state, cli=self.cli, pulumi_home=state / ".pulumi-home")
-        except AcumaticaDataSourceError as exc:
-            raise EngineError(str(exc)) from None
+        self.env = offline_environment(state, cli=self.cli, pulumi_home=state / ".pulumi-home")
         if settings.sessions_per_site is not None:
-            self.env["ACUMATICA_DS_SESSIONS_PER_SITE"] = str(settings.sessions_per_site)
+            self.env[variables.SESSIONS_PER_SITE] = str(settings.sessions_per_site)
         self._stack: auto.Stack | None = None
 
     def program(self) -> None:

@@ -6,8 +6,10 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
+from acumatica_datasource import environment_variables as variables
+
 if TYPE_CHECKING:
-    from acumatica_datasource.spec import Environment
+    from acumatica_datasource.errors import AcumaticaDataSourceError
 
 
 def add_format_option(parser: argparse.ArgumentParser) -> None:
@@ -30,6 +32,18 @@ def error(message: str) -> None:
     print(f"acumatica-ds: {message}", file=sys.stderr, flush=True)
 
 
+def failure(exc: AcumaticaDataSourceError) -> None:
+    """Report an error on stderr: a file's problems one per line as ``FILE:LINE: path:
+    message``, anything else as an :func:`error` line."""
+    from acumatica_datasource.spec import SpecError
+
+    if isinstance(exc, SpecError):
+        for problem in exc.problems:
+            print(problem, file=sys.stderr, flush=True)
+    else:
+        error(str(exc))
+
+
 def _at_least_one(text: str) -> int:
     try:
         value = int(text)
@@ -47,19 +61,5 @@ def add_sessions_option(parser: argparse.ArgumentParser) -> None:
         type=_at_least_one,
         metavar="N",
         help="concurrent Acumatica sessions per site (default 1, or "
-        "$ACUMATICA_DS_SESSIONS_PER_SITE); at most the license's API users",
+        f"${variables.SESSIONS_PER_SITE}); at most the license's API users",
     )
-
-
-def load_environment(path: str) -> Environment | int:
-    """The validated environment file, or, after printing every problem on stderr, the exit
-    code: 2 when the file cannot be read, 1 when it is invalid."""
-    from acumatica_datasource.spec import SpecError
-    from acumatica_datasource.spec import load_environment as load
-
-    try:
-        return load(path)
-    except SpecError as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
-        return 2 if any(p.message.startswith("cannot read the file") for p in exc.problems) else 1

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from typing import Any
 
-from acumatica_datasource.cli import output
+from acumatica_datasource.cli import exit_code, output
 from acumatica_datasource.cli.stack_cmd import add_engine_options
+from acumatica_datasource.errors import AcumaticaDataSourceError, UsageError
 
 PASSING = ("ok", "off", None)
 
@@ -24,20 +24,19 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Validate every file first, then apply them one after the other."""
-    from acumatica_datasource.cli.engine import EngineError, EngineRunner, EngineSettings
+    from acumatica_datasource.cli.engine import EngineRunner, EngineSettings
     from acumatica_datasource.spec import validate_file
 
     results = [validate_file(name) for name in args.files]
-    problems = [p for r in results for p in r.problems]
-    if problems:
-        for problem in problems:
-            print(problem, file=sys.stderr)
+    errors = [error for result in results if (error := result.error()) is not None]
+    if errors:
+        for error in errors:
+            output.failure(error)
         output.error("nothing was applied: fix the files first")
-        return 2 if any(p.message.startswith("cannot read") for p in problems) else 1
+        return max(map(exit_code, errors))
     names = [r.environment.environment for r in results if r.environment is not None]
     if len(set(names)) != len(names):
-        output.error("two files name the same environment (stack): " + ", ".join(names))
-        return 2
+        raise UsageError("two files name the same environment (stack): " + ", ".join(names))
     summary: list[dict[str, Any]] = []
     failed = False
     for result in results:
@@ -57,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
         )
         try:
             outcome = EngineRunner(environment, settings, write=output.note).run("up")
-        except EngineError as exc:
+        except AcumaticaDataSourceError as exc:  # no engine, no passphrase, a locked stack...
             entry.update(status="failed", reason=str(exc))
             failed = True
             continue

@@ -8,8 +8,14 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import TYPE_CHECKING
 
+from acumatica_datasource import environment_variables as variables
 from acumatica_datasource.cli import output
+
+if TYPE_CHECKING:
+    from acumatica_datasource.cli.engine import OperationResult
+    from acumatica_datasource.spec import Environment
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -28,7 +34,7 @@ def add_engine_options(parser: argparse.ArgumentParser, *, stack: bool = True) -
     parser.add_argument(
         "--state",
         metavar="DIR",
-        help="local state directory (default $ACUMATICA_DS_STATE_DIR or ./.acumatica-ds/state; "
+        help=f"local state directory (default ${variables.STATE_DIR} or ./.acumatica-ds/state; "
         "ignored when PULUMI_BACKEND_URL is set)",
     )
     output.add_sessions_option(parser)
@@ -41,11 +47,10 @@ def add_engine_options(parser: argparse.ArgumentParser, *, stack: bool = True) -
 
 def run(args: argparse.Namespace) -> int:
     """Run one operation on the environment's stack."""
-    from acumatica_datasource.cli.engine import EngineError, EngineRunner, EngineSettings
+    from acumatica_datasource.cli.engine import EngineRunner, EngineSettings
+    from acumatica_datasource.spec import load_environment
 
-    environment = output.load_environment(args.env)
-    if isinstance(environment, int):
-        return environment
+    environment = load_environment(args.env)
     settings = EngineSettings(
         state_dir=EngineSettings.state_directory(args.state),
         stack=args.stack or environment.environment,
@@ -56,22 +61,13 @@ def run(args: argparse.Namespace) -> int:
         f"{args.command} {settings.stack}: {len(environment.data_sources)} data source(s) "
         f"from {args.env}"
     )
-    try:
-        runner = EngineRunner(environment, settings, write=output.note)
-        result = runner.run(args.command)
-    except EngineError as exc:
-        output.error(str(exc))
-        return 2 if "PULUMI_CONFIG_PASSPHRASE" in str(exc) else 1
+    result = EngineRunner(environment, settings, write=output.note).run(args.command)
     print_result(result, args.format)
     return exit_code(result, environment)
 
 
-def exit_code(result: object, environment: object) -> int:
+def exit_code(result: OperationResult, environment: Environment) -> int:
     """1 when the operation failed, or a refresh found a strict data source failing."""
-    from acumatica_datasource.cli.engine import OperationResult
-    from acumatica_datasource.spec import Environment
-
-    assert isinstance(result, OperationResult) and isinstance(environment, Environment)
     if not result.succeeded:
         return 1
     if result.operation == "refresh":
@@ -85,11 +81,8 @@ def exit_code(result: object, environment: object) -> int:
     return 0
 
 
-def print_result(result: object, format_: str) -> None:
+def print_result(result: OperationResult, format_: str) -> None:
     """The summary: a table for people, or one JSON object as the last stdout line."""
-    from acumatica_datasource.cli.engine import OperationResult
-
-    assert isinstance(result, OperationResult)
     if format_ == "json":
         document = result.as_dict()
         print(json.dumps({"stack": document.pop("stack"), **document}, ensure_ascii=False))

@@ -10,7 +10,7 @@ import argparse
 import json
 import sys
 
-from acumatica_datasource.cli import output
+from acumatica_datasource.cli import EXIT_OK, exit_code, output
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -22,13 +22,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Validate every file; print every problem."""
     from acumatica_datasource.spec import validate_file
-    from acumatica_datasource.spec.document import ROOT_PATH
 
     results = [validate_file(name) for name in args.files]
     problems = [problem for result in results for problem in result.problems]
-    unreadable = any(
-        p.path == ROOT_PATH and p.message.startswith("cannot read the file") for p in problems
-    )
     if args.format == "json":
         document = {"valid": not problems, "errors": [p.as_dict() for p in problems]}
         print(json.dumps(document, ensure_ascii=False))
@@ -46,6 +42,5 @@ def run(args: argparse.Namespace) -> int:
                 f"{len(problems)} problem{'s' * (len(problems) != 1)}"
             )
     sys.stdout.flush()
-    if unreadable:
-        return 2
-    return 1 if problems else 0
+    errors = [error for result in results if (error := result.error()) is not None]
+    return max(map(exit_code, errors), default=EXIT_OK)

@@ -11,8 +11,14 @@ import json
 import os
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from acumatica_datasource import environment_variables as variables
 from acumatica_datasource.cli import output
+from acumatica_datasource.errors import UsageError
+
+if TYPE_CHECKING:
+    from acumatica_datasource.verify import Report
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -29,7 +35,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--ca-bundle",
         metavar="FILE",
-        help="CA certificates to trust for the Acumatica sites ($ACUMATICA_DS_CA_BUNDLE)",
+        help=f"CA certificates to trust for the Acumatica sites (${variables.CA_BUNDLE})",
     )
     output.add_format_option(parser)
 
@@ -37,11 +43,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Verify the selected data sources in parallel and report."""
     from acumatica_datasource.secrets import SecretResolver
+    from acumatica_datasource.spec import load_environment
     from acumatica_datasource.verify import VerifyOptions, verify_all
 
-    environment = output.load_environment(args.file)
-    if isinstance(environment, int):
-        return environment
+    environment = load_environment(args.file)
     sources = environment.data_sources
     if args.data_source:
         wanted = {name.strip().casefold() for name in args.data_source}
@@ -50,24 +55,21 @@ def run(args: argparse.Namespace) -> int:
         missing = sorted(wanted - found)
         if missing:
             known = ", ".join(s.description for s in environment.data_sources) or "none"
-            output.error(f"{args.file}: no data source {', '.join(missing)}; known: {known}")
-            return 2
+            raise UsageError(f"{args.file}: no data source {', '.join(missing)}; known: {known}")
     try:
         options = VerifyOptions.from_environment(
             os.environ, sessions_per_site=args.sessions_per_site, ca_bundle=args.ca_bundle
         )
     except ValueError as exc:
-        output.error(str(exc))
-        return 2
+        raise UsageError(str(exc)) from None
     if options.ca_bundle is not None and not Path(options.ca_bundle).is_file():
-        origin = "--ca-bundle" if args.ca_bundle else "$ACUMATICA_DS_CA_BUNDLE"
-        output.error(f"{origin}: {options.ca_bundle} is not a readable file of CA certificates")
-        return 2
+        origin = "--ca-bundle" if args.ca_bundle else f"${variables.CA_BUNDLE}"
+        raise UsageError(f"{origin}: {options.ca_bundle} is not a readable file of CA certificates")
     output.note(f"verifying {len(sources)} data source{'s' * (len(sources) != 1)} of {args.file}")
     done = [0]
     lock = threading.Lock()
 
-    def progress(report: object) -> None:
+    def progress(report: Report) -> None:
         with lock:
             done[0] += 1
             output.note(f"[{done[0]}/{len(sources)}] {report_line(report)}")
@@ -95,19 +97,13 @@ def run(args: argparse.Namespace) -> int:
 MARKS = {"ok": "ok  ", "warning": "WARN", "failed": "FAIL", "skipped": "skip"}
 
 
-def report_line(report: object) -> str:
+def report_line(report: Report) -> str:
     """``description: status (1.2 s)``."""
-    from acumatica_datasource.verify import Report
-
-    assert isinstance(report, Report)
     return f"{report.description}: {report.summary()} ({report.duration_ms / 1000:.1f} s)"
 
 
-def format_report(report: object) -> str:
+def format_report(report: Report) -> str:
     """A readable, multi-line report of one data source."""
-    from acumatica_datasource.verify import Report
-
-    assert isinstance(report, Report)
     server = report.server
     lines = [f"{report.description} [{report.data_source_id}]: {report.status.upper()}"]
     for check in report.checks:

@@ -6,8 +6,8 @@ from acumatica_datasource.resource.inputs import (
     EnvSecret,
     OAuth2,
     VaultSecret,
-    Verification,
-    VerificationLogin,
+    VerificationSettings,
+    VerificationUser,
 )
 from acumatica_datasource.resource.outputs import PROVIDER_VERSION
 from acumatica_datasource.resource.provider import DataSourceError, DataSourceProvider
@@ -23,8 +23,8 @@ __all__ = [
     "EnvSecret",
     "OAuth2",
     "VaultSecret",
-    "Verification",
-    "VerificationLogin",
+    "VerificationSettings",
+    "VerificationUser",
     "declare",
     "declare_environment",
 ]

@@ -102,8 +102,9 @@ class OAuth2:
 
 
 @dataclass(frozen=True)
-class VerificationLogin:
-    """A user for the OAuth data probe, through a Resource Owner Password application."""
+class VerificationUser:
+    """The ``verification.login`` user of the OAuth data probe, optionally with the Resource
+    Owner Password application it logs in through."""
 
     username: pulumi.Input[str]
     password: SecretInput
@@ -126,13 +127,14 @@ class VerificationLogin:
 
 
 @dataclass(frozen=True)
-class Verification:
-    """How the data source is verified before it is recorded."""
+class VerificationSettings:
+    """The ``verification`` input: how the data source is verified before it is recorded
+    (the ``verification`` output is the outcome)."""
 
     mode: pulumi.Input[Literal["strict", "warn", "off"]] | None = None
     """strict (default): a failed check fails the deployment; warn: recorded with a warning."""
     entity: pulumi.Input[str] | None = None
-    login: VerificationLogin | None = None
+    login: VerificationUser | None = None
     refresh_token: VaultSecret | None = None
 
     def to_input(self) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from acumatica_datasource.spec import (
     SecretReference,
     VaultSettings,
     callback_url,
+    secret_subpaths,
 )
 from acumatica_datasource.spec.problems import Loc, format_path, problems_from_errors
 from acumatica_datasource.spec.references import INLINE_CONTEXT
@@ -179,17 +180,16 @@ def data_source_callback_url(source: DataSource, base: str | None) -> str | None
 
 
 def secret_references(source: DataSource) -> dict[tuple[str, ...], SecretReference]:
-    """Every secret field of a data source: property path -> reference."""
-    auth = source.authentication
-    login = source.verification.login
-    found: dict[tuple[str, ...], SecretReference | None] = {
-        ("authentication", "password"): getattr(auth, "password", None),
-        ("authentication", "client_secret"): getattr(auth, "client_secret", None),
-        ("verification_settings", "login", "password"): login.password if login else None,
-        ("verification_settings", "login", "client_secret"): login.client_secret if login else None,
-        ("verification_settings", "refresh_token"): source.verification.refresh_token,
+    """Every secret field of a data source that is set: property path -> reference."""
+    return {
+        (SPEC_TO_PROPERTY.get(path[0], path[0]), *path[1:]): reference
+        for path, reference in source.secret_references().items()
     }
-    return {path: ref for path, ref in found.items() if ref is not None}
+
+
+def secret_paths_in(property_name: str) -> tuple[tuple[str, ...], ...]:
+    """The secret fields inside one input property, relative to it (see ``SECRET_PATHS``)."""
+    return secret_subpaths(RENAMED.get(property_name, property_name))
 
 
 def lookup(tree: Any, path: tuple[str, ...]) -> Any:

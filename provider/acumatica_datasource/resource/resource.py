@@ -8,8 +8,14 @@ from typing import Any
 import pulumi
 from pulumi import dynamic
 
-from acumatica_datasource.resource.inputs import BasicAuth, OAuth2, Verification, secret_input
+from acumatica_datasource.resource.inputs import (
+    BasicAuth,
+    OAuth2,
+    VerificationSettings,
+    secret_input,
+)
 from acumatica_datasource.resource.outputs import OUTPUT_PROPERTIES
+from acumatica_datasource.resource.properties import RENAMED, secret_paths_in
 from acumatica_datasource.resource.provider import DataSourceProvider
 from acumatica_datasource.spec import VaultSettings
 
@@ -59,7 +65,7 @@ class AcumaticaDataSource(dynamic.Resource, module="acumatica", name="DataSource
         page_size: pulumi.Input[int] | None = None,
         operation_timeout: pulumi.Input[float] | None = None,
         extra_connection_properties: pulumi.Input[str] | Mapping[str, Any] | None = None,
-        verification: Verification | Mapping[str, Any] | None = None,
+        verification: VerificationSettings | Mapping[str, Any] | None = None,
         expose_connection_string: pulumi.Input[bool] | None = None,
         vault: VaultSettings | Mapping[str, Any] | None = None,
         opts: pulumi.ResourceOptions | None = None,
@@ -73,10 +79,8 @@ class AcumaticaDataSource(dynamic.Resource, module="acumatica", name="DataSource
             "page_size": page_size,
             "operation_timeout": operation_timeout,
             "extra_connection_properties": extra_connection_properties,
-            "authentication": _guarded(_mapping(authentication), "authentication", _AUTH_SECRETS),
-            "verification_settings": _guarded(
-                _mapping(verification), "verification", _VERIFICATION_SECRETS
-            )
+            "authentication": _guarded(_mapping(authentication), "authentication"),
+            "verification_settings": _guarded(_mapping(verification), "verification_settings")
             if verification is not None
             else None,
             "expose_connection_string": expose_connection_string,
@@ -93,22 +97,19 @@ class AcumaticaDataSource(dynamic.Resource, module="acumatica", name="DataSource
         super().__init__(DataSourceProvider(), resource_name, props, options)
 
 
-_AUTH_SECRETS = (("password",), ("client_secret",))
-_VERIFICATION_SECRETS = (("login", "password"), ("login", "client_secret"), ("refresh_token",))
-
-
 def _mapping(value: Any) -> Any:
     to_input = getattr(value, "to_input", None)
     return to_input() if callable(to_input) else value
 
 
-def _guarded(value: Any, name: str, paths: tuple[tuple[str, ...], ...]) -> Any:
+def _guarded(value: Any, property_name: str) -> Any:
     """A plain mapping's secret fields as :func:`secret_input` makes them: a plain string is
     refused (it would be stored in clear), an Output becomes a Pulumi secret."""
     if not isinstance(value, Mapping):
         return value
+    name = RENAMED.get(property_name, property_name)
     result = dict(value)
-    for path in paths:
+    for path in secret_paths_in(property_name):
         parent: dict[str, Any] | None = result
         for part in path[:-1]:
             child = parent.get(part) if parent is not None else None

@@ -18,6 +18,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from acumatica_datasource import environment_variables as variables
 from acumatica_datasource.errors import AcumaticaDataSourceError
 from acumatica_datasource.spec import VaultSettings
 from acumatica_datasource.verify import VerifyOptions
@@ -46,17 +47,17 @@ class ProviderSettings:
             value = config.get(f"{NAMESPACE}:{key}")
             return value if value not in (None, "") else environ.get(variable) or None
 
-        mode = get("verificationMode", "ACUMATICA_DS_VERIFICATION_MODE")
+        mode = get("verificationMode", variables.VERIFICATION_MODE)
         if mode is not None and mode not in MODES:
             raise SettingsError(
                 f"{NAMESPACE}:verificationMode must be one of {', '.join(MODES)}, got {mode!r}"
             )
-        sessions = get("sessionsPerSite", "ACUMATICA_DS_SESSIONS_PER_SITE")
+        sessions = get("sessionsPerSite", variables.SESSIONS_PER_SITE)
         try:
             options = VerifyOptions.from_environment(
                 {},
                 sessions_per_site=int(sessions) if sessions is not None else None,
-                ca_bundle=get("caBundle", "ACUMATICA_DS_CA_BUNDLE"),
+                ca_bundle=get("caBundle", variables.CA_BUNDLE),
             )
         except ValueError:
             raise SettingsError(

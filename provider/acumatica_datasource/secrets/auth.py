@@ -19,18 +19,14 @@ from typing import Any
 import hvac
 import hvac.exceptions
 
+from acumatica_datasource.redaction import Redactor
 from acumatica_datasource.secrets.config import env_value, home_directory, read_credential
 from acumatica_datasource.secrets.errors import (
     SecretError,
     VaultAuthenticationError,
     VaultConfigError,
 )
-from acumatica_datasource.secrets.failures import (
-    CALL_ERRORS,
-    CallContext,
-    server_said,
-    translate,
-)
+from acumatica_datasource.secrets.failures import CallContext, guarded, server_said, translate
 from acumatica_datasource.spec.vault import (
     AppRoleAuth,
     CredentialSource,
@@ -64,9 +60,9 @@ class LoginMethod(ABC):
     mount: str = "token"
     """The auth method's mount (``auth/<mount>``)."""
 
-    def __init__(self, environ: Mapping[str, str], scrub: set[str]) -> None:
+    def __init__(self, environ: Mapping[str, str], redact: Redactor) -> None:
         self._environ = environ
-        self._scrub = scrub
+        self._redact = redact
 
     @abstractmethod
     def describe(self) -> str:
@@ -82,7 +78,7 @@ class LoginMethod(ABC):
 
     def _credential(self, source: CredentialSource, what: str) -> str:
         value = read_credential(source, self._environ, what)
-        self._scrub.add(value)
+        self._redact.add(value)
         return value
 
 
@@ -97,30 +93,25 @@ class CredentialLogin(LoginMethod):
         """Log in and return the new token's lease; raises :class:`SecretError`."""
         client.token = None
         action = f"logging in with {self.describe()}"
-        try:
-            response = self._login(client)
-        except CALL_ERRORS as exc:
-            error = self._failure(exc, ctx, action)
-        else:
-            auth = response.get("auth") if isinstance(response, dict) else None
-            if not isinstance(auth, dict) or not auth.get("client_token"):
-                raise VaultAuthenticationError(
-                    f"{ctx.where} returned no token when {action}", reference=ctx.reference
-                )
-            token = str(auth["client_token"])
-            self._scrub.add(token)
-            client.token = token
-            return Lease(
-                token=token,
-                ttl=float(auth.get("lease_duration") or 0),
-                renewable=bool(auth.get("renewable")),
-                obtained_at=now,
+        response = guarded(lambda: self._login(client), lambda exc: self._failure(exc, ctx, action))
+        auth = response.get("auth") if isinstance(response, dict) else None
+        if not isinstance(auth, dict) or not auth.get("client_token"):
+            raise VaultAuthenticationError(
+                f"{ctx.where} returned no token when {action}", reference=ctx.reference
             )
-        raise error
+        token = str(auth["client_token"])
+        self._redact.add(token)
+        client.token = token
+        return Lease(
+            token=token,
+            ttl=float(auth.get("lease_duration") or 0),
+            renewable=bool(auth.get("renewable")),
+            obtained_at=now,
+        )
 
     def _failure(self, exc: Exception, ctx: CallContext, action: str) -> SecretError:
         if isinstance(exc, hvac.exceptions.VaultError):
-            said = server_said(exc, ctx.scrub)
+            said = server_said(exc, ctx.redact)
             if "namespace not found" in said.lower():
                 return translate(exc, ctx, action=action)
             if isinstance(exc, hvac.exceptions.InvalidPath) and "no handler" in said:
@@ -157,8 +148,10 @@ class StaticToken(LoginMethod):
 
     relogin = False
 
-    def __init__(self, auth: TokenAuth | None, environ: Mapping[str, str], scrub: set[str]) -> None:
-        super().__init__(environ, scrub)
+    def __init__(
+        self, auth: TokenAuth | None, environ: Mapping[str, str], redact: Redactor
+    ) -> None:
+        super().__init__(environ, redact)
         self._auth = auth
         self._source: str | None = None
 
@@ -178,7 +171,7 @@ class StaticToken(LoginMethod):
         found = env_value(self._environ, "TOKEN")
         if found is not None:
             self._source = f"env:{found[1]}"
-            self._scrub.add(found[0])
+            self._redact.add(found[0])
             return found[0]
         token_file = home_directory(self._environ) / ".vault-token"
         if token_file.is_file():
@@ -191,34 +184,31 @@ class StaticToken(LoginMethod):
         )
 
     def login(self, client: hvac.Client, ctx: CallContext, now: float) -> Lease:
-        try:
-            token = self._read_token()
-        except SecretError as exc:
-            error = type(exc)(exc.detail, reference=ctx.reference)
-        else:
-            client.token = token
-            info = lookup_self(client, ctx, self)
-            if info is None:
-                raise VaultAuthenticationError(
-                    f"{ctx.where} rejected {self.describe()} (permission denied on "
-                    "auth/token/lookup-self): the token is invalid, expired or revoked (or "
-                    f"lacks the default policy). Fix: {self.fix()}",
-                    reference=ctx.reference,
-                )
-            return Lease(
-                token=token,
-                ttl=float(info.get("ttl") or 0),
-                renewable=bool(info.get("renewable")),
-                obtained_at=now,
+        token = guarded(
+            self._read_token, lambda exc: exc.about(ctx.reference), catch=(SecretError,)
+        )
+        client.token = token
+        info = lookup_self(client, ctx, self)
+        if info is None:
+            raise VaultAuthenticationError(
+                f"{ctx.where} rejected {self.describe()} (permission denied on "
+                "auth/token/lookup-self): the token is invalid, expired or revoked (or "
+                f"lacks the default policy). Fix: {self.fix()}",
+                reference=ctx.reference,
             )
-        raise error
+        return Lease(
+            token=token,
+            ttl=float(info.get("ttl") or 0),
+            renewable=bool(info.get("renewable")),
+            obtained_at=now,
+        )
 
 
 class AppRoleLogin(CredentialLogin):
     """AppRole: a role id and a secret id."""
 
-    def __init__(self, auth: AppRoleAuth, environ: Mapping[str, str], scrub: set[str]) -> None:
-        super().__init__(environ, scrub)
+    def __init__(self, auth: AppRoleAuth, environ: Mapping[str, str], redact: Redactor) -> None:
+        super().__init__(environ, redact)
         self._auth = auth
         self.mount = auth.mount
 
@@ -249,8 +239,8 @@ class AppRoleLogin(CredentialLogin):
 class JwtLogin(CredentialLogin):
     """JWT/OIDC: a CI identity token exchanged for a Vault token."""
 
-    def __init__(self, auth: JwtAuth, environ: Mapping[str, str], scrub: set[str]) -> None:
-        super().__init__(environ, scrub)
+    def __init__(self, auth: JwtAuth, environ: Mapping[str, str], redact: Redactor) -> None:
+        super().__init__(environ, redact)
         self._auth = auth
         self.mount = auth.mount
 
@@ -273,8 +263,8 @@ class JwtLogin(CredentialLogin):
 class KubernetesLogin(CredentialLogin):
     """Kubernetes: the pod's service-account token (re-read at each login: it rotates)."""
 
-    def __init__(self, auth: KubernetesAuth, environ: Mapping[str, str], scrub: set[str]) -> None:
-        super().__init__(environ, scrub)
+    def __init__(self, auth: KubernetesAuth, environ: Mapping[str, str], redact: Redactor) -> None:
+        super().__init__(environ, redact)
         self._auth = auth
         self.mount = auth.mount
 
@@ -299,16 +289,17 @@ class KubernetesLogin(CredentialLogin):
 def login_method(
     auth: TokenAuth | AppRoleAuth | JwtAuth | KubernetesAuth | None,
     environ: Mapping[str, str],
-    scrub: set[str],
+    redact: Redactor,
 ) -> LoginMethod:
-    """The login method for ``vault.auth`` (a token when absent)."""
+    """The login method for ``vault.auth`` (a token when absent); the credentials and tokens
+    it handles are added to ``redact``."""
     if isinstance(auth, AppRoleAuth):
-        return AppRoleLogin(auth, environ, scrub)
+        return AppRoleLogin(auth, environ, redact)
     if isinstance(auth, JwtAuth):
-        return JwtLogin(auth, environ, scrub)
+        return JwtLogin(auth, environ, redact)
     if isinstance(auth, KubernetesAuth):
-        return KubernetesLogin(auth, environ, scrub)
-    return StaticToken(auth, environ, scrub)
+        return KubernetesLogin(auth, environ, redact)
+    return StaticToken(auth, environ, redact)
 
 
 def lookup_self(
@@ -316,16 +307,22 @@ def lookup_self(
 ) -> dict[str, Any] | None:
     """The token's own facts; ``None`` when Vault refuses the token (403)."""
     action = f"checking {method.describe()}"
+    response = guarded(
+        lambda: _unless_forbidden(client.auth.token.lookup_self),
+        lambda exc: translate(exc, ctx, action=action),
+    )
+    if response is None:
+        return None
+    data = response.get("data") if isinstance(response, dict) else None
+    return data if isinstance(data, dict) else {}
+
+
+def _unless_forbidden(call: Callable[[], Any]) -> Any:
+    """``call()``, or ``None`` when Vault answers 403."""
     try:
-        response = client.auth.token.lookup_self()
+        return call()
     except hvac.exceptions.Forbidden:
         return None
-    except CALL_ERRORS as exc:
-        error = translate(exc, ctx, action=action)
-    else:
-        data = response.get("data") if isinstance(response, dict) else None
-        return data if isinstance(data, dict) else {}
-    raise error
 
 
 class TokenManager:
@@ -412,15 +409,11 @@ class TokenManager:
 
     def _renew(self, client: hvac.Client, ctx: CallContext) -> float | None:
         """The granted TTL, or ``None`` when Vault refuses to renew (403)."""
-        try:
-            response = client.auth.token.renew_self()
-        except hvac.exceptions.Forbidden:
+        response = guarded(
+            lambda: _unless_forbidden(client.auth.token.renew_self),
+            lambda exc: translate(exc, ctx, action="renewing the Vault token"),
+        )
+        auth = response.get("auth") if isinstance(response, dict) else None
+        if not isinstance(auth, dict):
             return None
-        except CALL_ERRORS as exc:
-            error = translate(exc, ctx, action="renewing the Vault token")
-        else:
-            auth = response.get("auth") if isinstance(response, dict) else None
-            if not isinstance(auth, dict):
-                return None
-            return float(auth.get("lease_duration") or 0)
-        raise error
+        return float(auth.get("lease_duration") or 0)

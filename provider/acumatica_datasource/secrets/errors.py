@@ -21,6 +21,12 @@ class SecretError(AcumaticaDataSourceError):
         """The message without the reference prefix."""
         super().__init__(f"{reference}: {message}" if reference else message)
 
+    def about(self, reference: str | None) -> SecretError:
+        """The same error about ``reference`` (errors are shared by single-flight waiters)."""
+        if self.reference == reference:
+            return self
+        return type(self)(self.detail, reference=reference)
+
 
 class VaultConfigError(SecretError):
     """Vault settings are missing or wrong (address, TLS files, credentials, engine)."""

@@ -10,13 +10,14 @@ outside the ``except`` block, so not even ``__context__`` refers to the original
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import hvac.exceptions
 import requests.exceptions
 
+from acumatica_datasource.redaction import Redactor
 from acumatica_datasource.secrets.config import VaultConnection
 from acumatica_datasource.secrets.errors import (
     SecretAccessDenied,
@@ -32,6 +33,7 @@ from acumatica_datasource.secrets.errors import (
 )
 
 T = TypeVar("T")
+E = TypeVar("E", bound=Exception)
 
 CALL_ERRORS: tuple[type[Exception], ...] = (
     hvac.exceptions.VaultError,
@@ -50,16 +52,17 @@ class CallContext:
 
     connection: VaultConnection
     reference: str | None
-    scrub: Iterable[str] = field(default=(), repr=False)
-    """Strings (tokens, credentials, a value being written) to blank out of server messages."""
+    redact: Redactor = field(default_factory=Redactor, repr=False)
+    """Knows the strings (tokens, credentials, a value being written) to mask in server
+    messages."""
 
     @property
     def where(self) -> str:
         return self.connection.where()
 
 
-def server_said(exc: hvac.exceptions.VaultError, scrub: Iterable[str] = ()) -> str:
-    """The server's error strings, shortened, with anything in ``scrub`` blanked out."""
+def server_said(exc: hvac.exceptions.VaultError, redact: Callable[[str], str] = str) -> str:
+    """The server's error strings, masked by ``redact`` (before anything else), shortened."""
     errors: Any = exc.errors
     if errors is None and isinstance(exc.json, dict):
         errors = exc.json.get("errors")
@@ -69,10 +72,7 @@ def server_said(exc: hvac.exceptions.VaultError, scrub: Iterable[str] = ()) -> s
         text = errors
     else:
         text = ""
-    text = " ".join(text.split())
-    for secret in tuple(scrub):  # a snapshot: other threads may add to it
-        if secret and len(secret) >= 4:
-            text = text.replace(secret, "<redacted>")
+    text = " ".join(redact(text).split())
     if len(text) > _MAX_SAID:
         text = text[: _MAX_SAID - 3] + "..."
     return text
@@ -193,7 +193,7 @@ def _translate_vault(
     conn = ctx.connection
     ref = ctx.reference
     where = ctx.where
-    said = server_said(exc, ctx.scrub)
+    said = server_said(exc, ctx.redact)
     lowered = said.lower()
     if "namespace not found" in lowered:
         source = conn.sources.get("namespace", "vault.namespace")
@@ -272,11 +272,14 @@ def _translate_vault(
 
 def guarded(
     call: Callable[[], T],
-    translate_error: Callable[[Exception], SecretError],
+    translate_error: Callable[[E], SecretError],
+    catch: tuple[type[E], ...] = CALL_ERRORS,  # type: ignore[assignment]
 ) -> T:
-    """Run ``call``; raise ``translate_error(exc)`` for a Vault/transport failure, unchained."""
+    """Run ``call``; for an exception of ``catch`` (by default a Vault or transport failure)
+    raise ``translate_error(exc)`` instead, outside the ``except`` block: not chained, and
+    without even a ``__context__`` that could carry a response body or the token."""
     try:
         return call()
-    except CALL_ERRORS as exc:
+    except catch as exc:
         error = translate_error(exc)
     raise error

@@ -84,18 +84,16 @@ def detect_engine(client: hvac.Client, mount: str, ctx: CallContext) -> Engine |
     action = f"looking up the mount {mount}/"
 
     def call() -> Any:
-        return client.adapter.get(f"/v1/sys/internal/ui/mounts/{mount}")
+        try:
+            return client.adapter.get(f"/v1/sys/internal/ui/mounts/{mount}")
+        except (hvac.exceptions.Forbidden, hvac.exceptions.InvalidPath):
+            return None
 
-    try:
-        response = call()
-    except (hvac.exceptions.Forbidden, hvac.exceptions.InvalidPath):
+    response = guarded(call, lambda exc: translate(exc, ctx, action=action))
+    if response is None:
         logger.debug("KV engine of %s/ cannot be looked up; trying KV v2, then v1", mount)
         return None
-    except CALL_ERRORS as exc:
-        error = translate(exc, ctx, action=action)
-    else:
-        return _engine_of(response, mount, ctx)
-    raise error
+    return _engine_of(response, mount, ctx)
 
 
 def _engine_of(response: Any, mount: str, ctx: CallContext) -> Engine | None:
@@ -151,9 +149,13 @@ def _version_gone(meta: Mapping[str, Any], loc: VaultLocation, ctx: CallContext)
     )
 
 
+def _said(exc: hvac.exceptions.VaultError) -> str:
+    """The server's error strings, joined (for matching, never for messages)."""
+    return (exc.errors and " ".join(str(e) for e in exc.errors)) or ""
+
+
 def _missing(loc: VaultLocation, ctx: CallContext, exc: hvac.exceptions.VaultError) -> SecretError:
-    said = (exc.errors and " ".join(str(e) for e in exc.errors)) or ""
-    if "no handler for route" in said:
+    if "no handler for route" in _said(exc):
         return SecretNotFound(
             f"no secrets engine is mounted at {loc.mount}/ on {ctx.where}. Fix: correct the "
             f"reference's mount (bao secrets list shows them) or enable KV there "
@@ -180,34 +182,34 @@ def read_kv2(client: hvac.Client, loc: VaultLocation, ctx: CallContext) -> KvSec
             raise_on_deleted_version=True,
         )
 
-    try:
-        response = call()
-    except hvac.exceptions.InvalidPath as exc:
+    def failure(exc: Exception) -> SecretError:
+        if not isinstance(exc, hvac.exceptions.InvalidPath):
+            return translate(exc, ctx, action=action, api_path=_data_path(loc))
         gone = _deleted_metadata(exc)
-        error = _version_gone(gone, loc, ctx) if gone is not None else _missing(loc, ctx, exc)
-    except CALL_ERRORS as exc:
-        error = translate(exc, ctx, action=action, api_path=_data_path(loc))
-    else:
-        data = _response_data(response, ctx, action)
-        meta = _mapping(data.get("metadata"))
-        values = data.get("data")
-        if values is None and meta.get("deletion_time"):
-            raise _version_gone(meta, loc, ctx)
-        if not isinstance(values, dict):
-            raise SecretNotFound(
-                f"{which} {loc.mount}/{loc.path} on {ctx.where} holds no data",
-                reference=ctx.reference,
-            )
-        version = meta.get("version")
-        return KvSecret(
-            engine="kv2",
-            data={str(k): SecretValue(_text(v)) for k, v in values.items()},
-            version=version if isinstance(version, int) else None,
-            created_time=meta.get("created_time") or None,
+        if gone is not None:
+            return _version_gone(gone, loc, ctx)
+        error = _missing(loc, ctx, exc)
+        if loc.version is not None and "no secret" in error.detail:
+            return _refine_missing_version(client, loc, ctx, error)
+        return error
+
+    data = _response_data(guarded(call, failure), ctx, action)
+    meta = _mapping(data.get("metadata"))
+    values = data.get("data")
+    if values is None and meta.get("deletion_time"):
+        raise _version_gone(meta, loc, ctx)
+    if not isinstance(values, dict):
+        raise SecretNotFound(
+            f"{which} {loc.mount}/{loc.path} on {ctx.where} holds no data",
+            reference=ctx.reference,
         )
-    if loc.version is not None and type(error) is SecretNotFound and "no secret" in error.detail:
-        error = _refine_missing_version(client, loc, ctx, error)
-    raise error
+    version = meta.get("version")
+    return KvSecret(
+        engine="kv2",
+        data={str(k): SecretValue(_text(v)) for k, v in values.items()},
+        version=version if isinstance(version, int) else None,
+        created_time=meta.get("created_time") or None,
+    )
 
 
 def _refine_missing_version(
@@ -236,18 +238,16 @@ def read_kv1(client: hvac.Client, loc: VaultLocation, ctx: CallContext) -> KvSec
     def call() -> Any:
         return client.secrets.kv.v1.read_secret(path=loc.path, mount_point=loc.mount)
 
-    try:
-        response = call()
-    except hvac.exceptions.InvalidPath as exc:
-        error = _missing(loc, ctx, exc)
-    except CALL_ERRORS as exc:
-        error = translate(exc, ctx, action=action, api_path=f"{loc.mount}/{loc.path}")
-    else:
-        values = _response_data(response, ctx, action)
-        return KvSecret(
-            engine="kv1", data={str(k): SecretValue(_text(v)) for k, v in values.items()}
-        )
-    raise error
+    response = guarded(
+        call,
+        lambda exc: (
+            _missing(loc, ctx, exc)
+            if isinstance(exc, hvac.exceptions.InvalidPath)
+            else translate(exc, ctx, action=action, api_path=f"{loc.mount}/{loc.path}")
+        ),
+    )
+    values = _response_data(response, ctx, action)
+    return KvSecret(engine="kv1", data={str(k): SecretValue(_text(v)) for k, v in values.items()})
 
 
 def read_kv2_version(client: hvac.Client, loc: VaultLocation, ctx: CallContext) -> KvVersion:
@@ -260,35 +260,35 @@ def read_kv2_version(client: hvac.Client, loc: VaultLocation, ctx: CallContext) 
     def call() -> Any:
         return client.secrets.kv.v2.read_secret_metadata(path=loc.path, mount_point=loc.mount)
 
-    try:
-        response = call()
-    except hvac.exceptions.InvalidPath as exc:
-        error = _missing(loc, ctx, exc)
-    except CALL_ERRORS as exc:
-        error = translate(exc, ctx, action=action, api_path=f"{loc.mount}/metadata/{loc.path}")
-    else:
-        data = _response_data(response, ctx, action)
-        current = data.get("current_version")
-        versions = _mapping(data.get("versions"))
-        wanted = loc.version if loc.version is not None else current
-        info = versions.get(str(wanted)) if isinstance(wanted, int) else None
-        if not isinstance(info, dict):
-            if loc.version is None:
-                raise SecretNotFound(
-                    f"the secret {loc.mount}/{loc.path} on {ctx.where} has no versions. Fix: "
-                    f"write it (bao kv put -mount={loc.mount} {loc.path} {loc.key}=...)",
-                    reference=ctx.reference,
-                )
+    response = guarded(
+        call,
+        lambda exc: (
+            _missing(loc, ctx, exc)
+            if isinstance(exc, hvac.exceptions.InvalidPath)
+            else translate(exc, ctx, action=action, api_path=f"{loc.mount}/metadata/{loc.path}")
+        ),
+    )
+    data = _response_data(response, ctx, action)
+    current = data.get("current_version")
+    versions = _mapping(data.get("versions"))
+    wanted = loc.version if loc.version is not None else current
+    info = versions.get(str(wanted)) if isinstance(wanted, int) else None
+    if not isinstance(info, dict):
+        if loc.version is None:
             raise SecretNotFound(
-                f"version {loc.version} of {loc.mount}/{loc.path} does not exist on {ctx.where} "
-                f"(the current version is {current}). Fix: pin an existing version, or drop "
-                "version: to use the latest",
+                f"the secret {loc.mount}/{loc.path} on {ctx.where} has no versions. Fix: "
+                f"write it (bao kv put -mount={loc.mount} {loc.path} {loc.key}=...)",
                 reference=ctx.reference,
             )
-        if info.get("destroyed") or info.get("deletion_time"):
-            raise _version_gone({**info, "version": wanted}, loc, ctx)
-        return KvVersion(version=wanted, created_time=info.get("created_time") or None)
-    raise error
+        raise SecretNotFound(
+            f"version {loc.version} of {loc.mount}/{loc.path} does not exist on {ctx.where} "
+            f"(the current version is {current}). Fix: pin an existing version, or drop "
+            "version: to use the latest",
+            reference=ctx.reference,
+        )
+    if info.get("destroyed") or info.get("deletion_time"):
+        raise _version_gone({**info, "version": wanted}, loc, ctx)
+    return KvVersion(version=wanted, created_time=info.get("created_time") or None)
 
 
 def _current_kv2(
@@ -301,29 +301,31 @@ def _current_kv2(
     action = f"reading the current version of {loc.mount}/{loc.path} before writing"
 
     def call() -> Any:
-        return client.secrets.kv.v2.read_secret_version(
-            path=loc.path, mount_point=loc.mount, raise_on_deleted_version=True
-        )
+        try:
+            return client.secrets.kv.v2.read_secret_version(
+                path=loc.path, mount_point=loc.mount, raise_on_deleted_version=True
+            )
+        except hvac.exceptions.InvalidPath as exc:
+            gone = _deleted_metadata(exc)
+            if gone is not None and isinstance(gone.get("version"), int):
+                return {"data": {"metadata": {"version": gone["version"]}, "data": {}}}
+            if "no handler for route" not in _said(exc):
+                return {"data": {}}  # no secret yet
+            raise
 
-    try:
-        response = call()
-    except hvac.exceptions.InvalidPath as exc:
-        gone = _deleted_metadata(exc)
-        if gone is not None and isinstance(gone.get("version"), int):
-            return gone["version"], {}
-        said = (exc.errors and " ".join(str(e) for e in exc.errors)) or ""
-        if "no handler for route" not in said:
-            return 0, {}
-        error = _missing(loc, ctx, exc)
-    except CALL_ERRORS as exc:
-        error = translate(exc, ctx, action=action, api_path=_data_path(loc))
-    else:
-        data = _response_data(response, ctx, action)
-        meta = _mapping(data.get("metadata"))
-        values = _mapping(data.get("data"))
-        version = meta.get("version")
-        return (version if isinstance(version, int) else 0), dict(values)
-    raise error
+    response = guarded(
+        call,
+        lambda exc: (
+            _missing(loc, ctx, exc)
+            if isinstance(exc, hvac.exceptions.InvalidPath)
+            else translate(exc, ctx, action=action, api_path=_data_path(loc))
+        ),
+    )
+    data = _response_data(response, ctx, action)
+    meta = _mapping(data.get("metadata"))
+    values = _mapping(data.get("data"))
+    version = meta.get("version")
+    return (version if isinstance(version, int) else 0), dict(values)
 
 
 def write_kv2(
@@ -358,36 +360,26 @@ def write_kv2(
             path=loc.path, secret=data, cas=cas, mount_point=loc.mount
         )
 
-    try:
-        response = call()
-    except hvac.exceptions.InvalidRequest as exc:
-        said = (exc.errors and " ".join(str(e) for e in exc.errors)) or ""
-        if "check-and-set" in said:
-            error: SecretError = SecretConflict(
+    def failure(exc: Exception) -> SecretError:
+        if not isinstance(exc, hvac.exceptions.InvalidRequest):
+            return translate(exc, ctx, action=action, api_path=_data_path(loc), capability="create")
+        if "check-and-set" in _said(exc):
+            return SecretConflict(
                 f"check-and-set refused: {target} on {ctx.where} changed after version {cas} "
                 "was read (a concurrent write). Fix: read the secret again and retry",
                 reference=ctx.reference,
             )
-        else:
-            error = translate(exc, ctx, action=action, api_path=_data_path(loc))
-    except CALL_ERRORS as exc:
-        error = translate(
-            exc,
-            ctx,
-            action=action,
-            api_path=_data_path(loc),
-            capability="create",
-        )
-    else:
-        written = _response_data(response, ctx, action)
-        version = written.get("version")
-        return KvVersion(
-            version=version if isinstance(version, int) else None,
-            created_time=written.get("created_time") or None,
-        )
+        return translate(exc, ctx, action=action, api_path=_data_path(loc))
+
+    try:
+        written = _response_data(guarded(call, failure), ctx, action)
     finally:
         data.clear()
-    raise error
+    version = written.get("version")
+    return KvVersion(
+        version=version if isinstance(version, int) else None,
+        created_time=written.get("created_time") or None,
+    )
 
 
 def _current_kv1(client: hvac.Client, loc: VaultLocation, ctx: CallContext) -> dict[str, Any]:
@@ -395,20 +387,22 @@ def _current_kv1(client: hvac.Client, loc: VaultLocation, ctx: CallContext) -> d
     action = f"reading {loc.mount}/{loc.path} before writing"
 
     def call() -> Any:
-        return client.secrets.kv.v1.read_secret(path=loc.path, mount_point=loc.mount)
+        try:
+            return client.secrets.kv.v1.read_secret(path=loc.path, mount_point=loc.mount)
+        except hvac.exceptions.InvalidPath as exc:
+            if "no handler for route" not in _said(exc):
+                return {"data": {}}  # no secret yet
+            raise
 
-    try:
-        response = call()
-    except hvac.exceptions.InvalidPath as exc:
-        said = (exc.errors and " ".join(str(e) for e in exc.errors)) or ""
-        if "no handler for route" not in said:
-            return {}
-        error = _missing(loc, ctx, exc)
-    except CALL_ERRORS as exc:
-        error = translate(exc, ctx, action=action, api_path=f"{loc.mount}/{loc.path}")
-    else:
-        return dict(_response_data(response, ctx, action))
-    raise error
+    response = guarded(
+        call,
+        lambda exc: (
+            _missing(loc, ctx, exc)
+            if isinstance(exc, hvac.exceptions.InvalidPath)
+            else translate(exc, ctx, action=action, api_path=f"{loc.mount}/{loc.path}")
+        ),
+    )
+    return dict(_response_data(response, ctx, action))
 
 
 def write_kv1(client: hvac.Client, loc: VaultLocation, value: str, ctx: CallContext) -> KvVersion:

@@ -20,6 +20,7 @@ from typing import Any, NoReturn, TypeVar
 import hvac
 import requests
 
+from acumatica_datasource.redaction import Redactor
 from acumatica_datasource.secrets.auth import TokenManager, login_method
 from acumatica_datasource.secrets.client import make_client
 from acumatica_datasource.secrets.config import (
@@ -35,7 +36,7 @@ from acumatica_datasource.secrets.errors import (
     SecretNotFound,
     VaultConfigError,
 )
-from acumatica_datasource.secrets.failures import CallContext
+from acumatica_datasource.secrets.failures import CallContext, guarded
 from acumatica_datasource.secrets.kv import (
     Engine,
     KvSecret,
@@ -61,13 +62,6 @@ logger = logging.getLogger("acumatica_datasource.secrets")
 
 T = TypeVar("T")
 _MAX_KEYS_SHOWN = 20
-
-
-def _rebrand(error: SecretError, reference: str) -> SecretError:
-    """The same error, about ``reference`` (errors are shared by single-flight waiters)."""
-    if error.reference == reference:
-        return error
-    return type(error)(error.detail, reference=reference)
 
 
 @dataclass
@@ -104,7 +98,7 @@ class SecretResolver:
         self._lock = threading.Lock()
         self._vault: _Vault | None = None
         self._closed = False
-        self._scrub: set[str] = set()
+        self._redact = Redactor()
         self._engines: SingleFlight[str, Engine | None] = SingleFlight()
         self._reads: SingleFlight[tuple[str, str, int | None], KvSecret] = SingleFlight()
         self._versions: SingleFlight[tuple[str, str, int | None], KvVersion] = SingleFlight()
@@ -208,10 +202,10 @@ class SecretResolver:
             logger.debug("metadata of %s not readable; reading the secret instead", desc)
         except SecretNotFound as exc:
             if engine is not None or type(exc) is not SecretNotFound:
-                raise _rebrand(exc, desc) from None
+                raise exc.about(desc) from None
             logger.debug("no KV v2 metadata for %s; the mount may be KV v1: reading it", desc)
         except SecretError as exc:
-            raise _rebrand(exc, desc) from None
+            raise exc.about(desc) from None
         else:
             return self._vault_metadata(ref, vault, "kv2", info.version, info.created_time)
         return self.resolve(ref).metadata
@@ -251,7 +245,7 @@ class SecretResolver:
                 "not safe to write. Fix: declare engine: kv2 (or kv1) in the reference",
                 reference=desc,
             )
-        self._scrub.add(value)
+        self._redact.add(value)
         ctx = self._ctx(vault, desc)
         try:
             if engine == "kv1":
@@ -291,7 +285,7 @@ class SecretResolver:
         self._reads.clear()
         self._versions.clear()
         self._engines.clear()
-        self._scrub.clear()
+        self._redact.clear()
         if vault is not None:
             vault.client.token = None
             vault.client.adapter.close()
@@ -319,24 +313,23 @@ class SecretResolver:
                 raise SecretError("the secret resolver is closed", reference=desc)
             if self._vault is not None:
                 return self._vault
-            try:
-                connection = prepare_ca_path(resolve_connection(self._settings, self._environ))
-            except SecretError as exc:
-                error = _rebrand(exc, desc)
-            else:
-                auth = self._settings.auth if self._settings is not None else None
-                method = login_method(auth, self._environ, self._scrub)
-                self._vault = _Vault(
-                    connection=connection,
-                    client=make_client(connection, self._session),
-                    tokens=TokenManager(method, self._clock),
-                )
-                logger.debug("using %s with %s", connection.where(), method.describe())
-                return self._vault
-        raise error
+            connection = guarded(
+                lambda: prepare_ca_path(resolve_connection(self._settings, self._environ)),
+                lambda exc: exc.about(desc),
+                catch=(SecretError,),
+            )
+            auth = self._settings.auth if self._settings is not None else None
+            method = login_method(auth, self._environ, self._redact)
+            self._vault = _Vault(
+                connection=connection,
+                client=make_client(connection, self._session),
+                tokens=TokenManager(method, self._clock),
+            )
+            logger.debug("using %s with %s", connection.where(), method.describe())
+            return self._vault
 
     def _ctx(self, vault: _Vault, desc: str) -> CallContext:
-        return CallContext(connection=vault.connection, reference=desc, scrub=self._scrub)
+        return CallContext(connection=vault.connection, reference=desc, redact=self._redact)
 
     def _call(self, vault: _Vault, ctx: CallContext, action: Callable[[], T]) -> T:
         """Run ``action`` with a live token; after a 403, retry once if the token was replaced."""
@@ -356,25 +349,24 @@ class SecretResolver:
         if loc.version is not None:
             return "kv2"
         ctx = self._ctx(vault, ref.describe())
-        try:
-            return self._engines.get(
+        return guarded(
+            lambda: self._engines.get(
                 loc.mount,
                 lambda: self._call(vault, ctx, lambda: detect_engine(vault.client, loc.mount, ctx)),
-            )
-        except SecretError as exc:
-            error = _rebrand(exc, ref.describe())
-        raise error
+            ),
+            lambda exc: exc.about(ref.describe()),
+            catch=(SecretError,),
+        )
 
     def _read(self, vault: _Vault, ref: VaultSecretRef) -> KvSecret:
         loc = ref.vault
-        desc = ref.describe()
-        try:
-            return self._reads.get(
+        return guarded(
+            lambda: self._reads.get(
                 (loc.mount, loc.path, loc.version), lambda: self._fetch(vault, ref)
-            )
-        except SecretError as exc:
-            error = _rebrand(exc, desc)
-        raise error
+            ),
+            lambda exc: exc.about(ref.describe()),
+            catch=(SecretError,),
+        )
 
     def _fetch(self, vault: _Vault, ref: VaultSecretRef) -> KvSecret:
         loc = ref.vault

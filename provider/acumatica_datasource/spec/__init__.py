@@ -4,15 +4,10 @@ Pure: no network and no secrets; safe to import anywhere, fast to import.
 """
 
 from acumatica_datasource.spec.connection_string import MANAGED_KEYS
-from acumatica_datasource.spec.derived import (
-    SECRET_FIELDS,
-    connection_properties,
-    placeholder,
-    render_connection_string,
-)
 from acumatica_datasource.spec.document import (
     Problem,
     SpecError,
+    UnreadableFileError,
     ValidationResult,
     load_environment,
     validate_data,
@@ -22,6 +17,7 @@ from acumatica_datasource.spec.document import (
 from acumatica_datasource.spec.models import (
     DEFAULT_SCOPE,
     SCOPES,
+    SECRET_PATHS,
     BasicAuthentication,
     DataSource,
     DataSourceDefaults,
@@ -29,6 +25,7 @@ from acumatica_datasource.spec.models import (
     OAuth2Authentication,
     Verification,
     VerificationLogin,
+    secret_subpaths,
 )
 from acumatica_datasource.spec.problems import FieldProblem
 from acumatica_datasource.spec.references import (
@@ -37,6 +34,12 @@ from acumatica_datasource.spec.references import (
     SecretReference,
     VaultLocation,
     VaultSecretRef,
+)
+from acumatica_datasource.spec.secret_fields import SecretPath
+from acumatica_datasource.spec.source_connection_string import (
+    connection_properties,
+    placeholder,
+    render_connection_string,
 )
 from acumatica_datasource.spec.urls import callback_url, normalize_site_url, slugify
 from acumatica_datasource.spec.vault import (
@@ -52,7 +55,7 @@ __all__ = [
     "DEFAULT_SCOPE",
     "MANAGED_KEYS",
     "SCOPES",
-    "SECRET_FIELDS",
+    "SECRET_PATHS",
     "AppRoleAuth",
     "BasicAuthentication",
     "CredentialSource",
@@ -66,9 +69,11 @@ __all__ = [
     "KubernetesAuth",
     "OAuth2Authentication",
     "Problem",
+    "SecretPath",
     "SecretReference",
     "SpecError",
     "TokenAuth",
+    "UnreadableFileError",
     "ValidationResult",
     "VaultLocation",
     "VaultSecretRef",
@@ -81,6 +86,7 @@ __all__ = [
     "normalize_site_url",
     "placeholder",
     "render_connection_string",
+    "secret_subpaths",
     "slugify",
     "validate_data",
     "validate_file",

@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from acumatica_datasource.errors import AcumaticaDataSourceError
+from acumatica_datasource.errors import AcumaticaDataSourceError, UsageError
 from acumatica_datasource.spec import connection_string, yamlfile
 from acumatica_datasource.spec.models import Environment, environment_rules
 from acumatica_datasource.spec.problems import FieldProblem, Loc, format_path, problems_from_errors
@@ -47,6 +47,10 @@ class SpecError(AcumaticaDataSourceError):
         super().__init__("\n".join(str(p) for p in problems))
 
 
+class UnreadableFileError(SpecError, UsageError):
+    """An environment file cannot be read at all (missing, a directory, no permission)."""
+
+
 @dataclass
 class ValidationResult:
     """The outcome of validating one file."""
@@ -54,18 +58,30 @@ class ValidationResult:
     file: str
     environment: Environment | None
     problems: list[Problem] = field(default_factory=list)
+    unreadable: bool = False
+    """True when the file could not be read (its one problem says why)."""
 
     @property
     def valid(self) -> bool:
         """True when the file has no problem."""
         return not self.problems
 
+    def error(self) -> SpecError | None:
+        """The problems as an exception (:class:`UnreadableFileError` when the file could not
+        be read), or None for a valid file."""
+        if not self.problems:
+            return None
+        return (UnreadableFileError if self.unreadable else SpecError)(self.problems)
+
 
 def load_environment(path: str | os.PathLike[str]) -> Environment:
-    """Read and validate an environment file, or raise :class:`SpecError`."""
+    """Read and validate an environment file, or raise :class:`SpecError`
+    (:class:`UnreadableFileError` when it cannot be read)."""
     result = validate_file(path)
-    if result.environment is None:
-        raise SpecError(result.problems)
+    error = result.error()
+    if error is not None:
+        raise error
+    assert result.environment is not None  # a file without problems has an environment
     return result.environment
 
 
@@ -76,7 +92,8 @@ def validate_file(path: str | os.PathLike[str]) -> ValidationResult:
         data = Path(name).read_bytes()
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
-        return _failed(name, 1, f"cannot read the file: {reason}")
+        problem = Problem(name, 1, ROOT_PATH, f"cannot read the file: {reason}")
+        return ValidationResult(name, None, [problem], unreadable=True)
     return validate_text(data, name)
 
 

@@ -17,7 +17,8 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from acumatica_datasource.spec import connection_string, urls
 from acumatica_datasource.spec.base import TEXT_PATTERN, SpecModel
-from acumatica_datasource.spec.references import SecretRef, VaultSecretRef
+from acumatica_datasource.spec.references import SecretRef, SecretReference, VaultSecretRef
+from acumatica_datasource.spec.secret_fields import SecretPath, secret_paths, value_at
 from acumatica_datasource.spec.vault import VaultSettings
 
 Scope = Literal[
@@ -330,6 +331,22 @@ class DataSource(SpecModel):
                 return value
         return None
 
+    def secret_references(self) -> dict[SecretPath, SecretReference]:
+        """Every secret field that is set, in field order: path -> reference."""
+        found = {path: value_at(self, path) for path in secret_paths(type(self))}
+        return {path: reference for path, reference in found.items() if reference is not None}
+
+
+SECRET_PATHS: tuple[SecretPath, ...] = secret_paths(DataSource)
+"""Every secret field of a data source (``("authentication", "password")``, ...): the one
+list, derived from the ``SecretRef`` fields of the models."""
+
+
+def secret_subpaths(field: str) -> tuple[SecretPath, ...]:
+    """The secret paths inside one top-level field, relative to it
+    (``secret_subpaths("verification")`` -> ``(("login", "password"), ...)``)."""
+    return tuple(path[1:] for path in SECRET_PATHS if path[0] == field and len(path) > 1)
+
 
 class DataSourceDefaults(SpecModel):
     """Fields merged under every data source of an environment (the data source wins)."""
@@ -348,7 +365,7 @@ class DataSourceDefaults(SpecModel):
 class Environment(SpecModel):
     """An environment file: the data sources of one stage (dev, test, prod...).
 
-    Build it with :func:`acumatica_datasource.spec.validate_document` (or ``load_environment``),
+    Build it with :func:`acumatica_datasource.spec.validate_file` (or ``load_environment``),
     which also merges ``defaults`` and applies :func:`environment_rules`.
     """
 

@@ -4,6 +4,18 @@ Environment files are read with YAML 1.2 core-schema scalars (so ``mode: off`` s
 string ``"off"`` and ``2024-01-01`` stays text), duplicate keys rejected, and limits on
 size, depth and alias expansion, so that hostile or broken input gives one clear message
 instead of a traceback or an exhausted machine.
+
+Why not ``ruamel.yaml`` (YAML 1.2, line information, duplicate-key errors)? Measured with
+0.19.1, its round-trip loader (the one that keeps lines) keeps duplicate-key, several-document
+and bad-merge errors, but breaks six guarantees: ``2024-01-01`` becomes a date and ``1_000``
+the number 1000; ``!!binary`` gives bytes and an unknown tag such as ``!vault`` a tagged value
+instead of an error; non-text keys (``1:``, ``[a]:``) are accepted; nesting 5,000 levels deep
+raises ``RecursionError``; there is no limit on alias expansion (the ten-level "billion
+laughs" document of the tests loads, and expands to 10**10 values for whatever walks it);
+keys taken in by a merge (``<<``) have no line. It also reads a 1,000-data-source file
+(270 KB) in 2.2 s against 93 ms here (23 times slower). Adapting it would mean a resolver,
+constructors, a depth and an alias budget of our own again, on top of a slower parser: this
+reader stays.
 """
 
 from __future__ import annotations

@@ -2,14 +2,14 @@
 
 from acumatica_datasource.verify.report import Check, Report, ServerFacts
 from acumatica_datasource.verify.runner import verify_all, verify_data_source
-from acumatica_datasource.verify.verifier import SecretSource, Verification, VerifyOptions
+from acumatica_datasource.verify.verifier import SecretSource, Verifier, VerifyOptions
 
 __all__ = [
     "Check",
     "Report",
     "SecretSource",
     "ServerFacts",
-    "Verification",
+    "Verifier",
     "VerifyOptions",
     "verify_all",
     "verify_data_source",

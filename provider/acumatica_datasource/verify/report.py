@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 Status = Literal["ok", "warning", "failed", "skipped"]
 OverallStatus = Literal["ok", "warning", "failed", "skipped"]
@@ -119,3 +122,18 @@ class Report:
             "checked_at": self.checked_at,
             "duration_ms": self.duration_ms,
         }
+
+
+class _Timed(Protocol):
+    duration_ms: int
+
+
+@contextlib.contextmanager
+def timing(timed: _Timed) -> Iterator[None]:
+    """Set ``timed.duration_ms`` (of a :class:`Check` or a :class:`Report`) to the wall time
+    of the block, also when it raises: the one way checks are timed."""
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        timed.duration_ms = round((time.perf_counter() - started) * 1000)

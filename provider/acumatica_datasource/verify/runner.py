@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from acumatica_datasource.spec import DataSource
 from acumatica_datasource.verify.report import Report
-from acumatica_datasource.verify.verifier import SecretSource, Verification, VerifyOptions
+from acumatica_datasource.verify.verifier import SecretSource, Verifier, VerifyOptions
 
 MAX_WORKERS = 8
 
@@ -20,10 +20,10 @@ def verify_data_source(
     options: VerifyOptions | None = None,
 ) -> Report:
     """Verify one data source and return its report (failed checks do not raise)."""
-    verification = Verification(
+    verifier = Verifier(
         source, callback_url=callback_url, secrets=secrets, options=options or VerifyOptions()
     )
-    return verification.run()
+    return verifier.run()
 
 
 def verify_all(

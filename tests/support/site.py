@@ -227,6 +227,7 @@ class SessionSampler:
         self.peak = 0
         self.samples = 0
         self._stop = threading.Event()
+        self._sampling = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
@@ -234,10 +235,13 @@ class SessionSampler:
             while not self._stop.is_set():
                 self.peak = max(self.peak, control.open_sessions())
                 self.samples += 1
+                self._sampling.set()
                 time.sleep(self.interval)
 
     def __enter__(self) -> SessionSampler:
+        # on a busy machine the thread may start late: sample once before the block runs
         self._thread.start()
+        assert self._sampling.wait(timeout=30), "the session sampler did not start"
         return self
 
     def __exit__(self, *exc: object) -> None:

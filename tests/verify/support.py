@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from tests.acumatica.support import Leaks, Site
 from tests.support.sandbox import (
     CODE_CLIENT_ID,
     CODE_CLIENT_SECRET,
@@ -15,6 +14,7 @@ from tests.support.sandbox import (
     TENANT,
     USER,
 )
+from tests.support.site import Leaks, Site
 
 from acumatica_datasource.acumatica import DiscoveryCache, SessionGate, SessionLimits
 from acumatica_datasource.secrets import SecretResolver

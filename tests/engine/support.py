@@ -1,11 +1,12 @@
-"""A trivial Python dynamic provider for the engine spike (tests/engine/test_pulumi_engine.py).
+"""Helpers of the engine tests (tests/engine/test_pulumi_engine.py): a trivial Python dynamic
+provider, and ``python -m tests.engine.support ROOT STORE SECONDS``, one slow ``up`` of it.
 
-It lives in an importable module so that dill pickles the provider class by reference (the
-``__provider`` state holds ``tests.support.spike_provider.SpikeProvider``, not its code). The
+The provider lives in an importable module so that dill pickles it by reference (the
+``__provider`` state holds ``tests.engine.support.FileThingProvider``, not its code). The
 "cloud" is a JSON file per resource in a directory given as an input, so that ``read`` (refresh)
 can observe out-of-band changes.
 
-Inputs: ``store`` (directory), ``name``, ``size`` (int >= 0). Behaviour switches for the spike:
+Inputs: ``store`` (directory), ``name``, ``size`` (int >= 0). Behaviour switches for the tests:
 ``name == "explode"`` raises in ``create``; ``size < 0`` is a ``check`` failure; ``warn`` (str)
 is logged with ``pulumi.log.warn`` from ``create``/``update``; ``delay`` (seconds) makes
 ``create`` write ``<store>/<name>.creating`` and then sleep (to interrupt an operation).
@@ -14,6 +15,7 @@ is logged with ``pulumi.log.warn`` from ``create``/``update``; ``delay`` (second
 from __future__ import annotations
 
 import json
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -40,10 +42,10 @@ def _record_path(store: str, id_: str) -> Path:
 
 def _maybe_explode(props: dict[str, Any]) -> None:
     if props["name"] == "explode":
-        raise RuntimeError("the spike provider was told to explode")
+        raise RuntimeError("the test provider was told to explode")
 
 
-class SpikeProvider(ResourceProvider):
+class FileThingProvider(ResourceProvider):
     """Stores ``{"name", "size"}`` in ``<store>/<id>.json``."""
 
     # Nothing secret is captured, so ``__provider`` need not be a secret in the state.
@@ -68,7 +70,7 @@ class SpikeProvider(ResourceProvider):
     def create(self, props: dict[str, Any]) -> CreateResult:
         _maybe_explode(props)
         if props.get("warn"):
-            pulumi.log.warn(f"spike warning: {props['warn']}")
+            pulumi.log.warn(f"thing warning: {props['warn']}")
         if props.get("delay"):
             (Path(props["store"]) / f"{props['name']}.creating").touch()
             time.sleep(float(props["delay"]))
@@ -87,7 +89,7 @@ class SpikeProvider(ResourceProvider):
     def update(self, id_: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         _maybe_explode(news)
         if news.get("warn"):
-            pulumi.log.warn(f"spike warning: {news['warn']}")
+            pulumi.log.warn(f"thing warning: {news['warn']}")
         record = {"name": news["name"], "size": int(news["size"])}
         _record_path(news["store"], id_).write_text(json.dumps(record), encoding="utf-8")
         return UpdateResult({**news, **record, "token": TOKEN_PREFIX + id_})
@@ -96,7 +98,7 @@ class SpikeProvider(ResourceProvider):
         _record_path(props["store"], id_).unlink(missing_ok=True)
 
 
-class SpikeResource(Resource, module="spike", name="Thing"):
+class FileThing(Resource, module="files", name="Thing"):
     """The resource class; ``token`` is marked secret with ``additional_secret_outputs``."""
 
     name: pulumi.Output[str]
@@ -116,7 +118,7 @@ class SpikeResource(Resource, module="spike", name="Thing"):
     ) -> None:
         secret_opts = pulumi.ResourceOptions(additional_secret_outputs=["token"])
         super().__init__(
-            SpikeProvider(),
+            FileThingProvider(),
             resource_name,
             {
                 "store": store,
@@ -128,3 +130,25 @@ class SpikeResource(Resource, module="spike", name="Thing"):
             },
             pulumi.ResourceOptions.merge(secret_opts, opts),
         )
+
+
+def slow_up(root: Path, store: Path, delay: float) -> None:
+    """One ``up`` whose create sleeps ``delay`` seconds, run in a process of its own: the
+    interrupted-update test kills this process's ``pulumi`` child mid-create (a killed engine
+    leaves the inline program's language-server thread blocked forever in its process)."""
+    from tests.support.pulumi_engine import engine_sandbox, locate_cli
+
+    sandbox = engine_sandbox(locate_cli(), root)
+
+    def program() -> None:
+        thing = FileThing("thing", store=str(store), name="slow", size=1, delay=delay)
+        pulumi.export("name", thing.name)
+
+    sandbox.stack(program).up()
+
+
+if __name__ == "__main__":
+    # through the module's own name, so that the provider pickles as tests.engine.support
+    from tests.engine import support
+
+    support.slow_up(Path(sys.argv[1]), Path(sys.argv[2]), float(sys.argv[3]))

@@ -1,4 +1,5 @@
-"""Values derived from a data source: its connection string, with or without secrets."""
+"""The connection string of a data source (in driver order), with its secrets or with
+placeholders for them. The dialect itself is :mod:`.connection_string`."""
 
 from __future__ import annotations
 
@@ -7,9 +8,6 @@ from collections.abc import Mapping
 from acumatica_datasource.spec import connection_string
 from acumatica_datasource.spec.models import BasicAuthentication, DataSource
 from acumatica_datasource.spec.references import SecretReference
-
-SECRET_FIELDS = ("password", "client_secret")
-"""The authentication fields that hold secret references."""
 
 
 def placeholder(reference: SecretReference | None) -> str:

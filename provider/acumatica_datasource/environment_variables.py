@@ -1,0 +1,22 @@
+"""The names of the environment variables this package reads (each written here once).
+
+Vault's own variables (``BAO_*``, ``VAULT_*``) and Pulumi's (``PULUMI_*``) are named where they
+are read: :mod:`acumatica_datasource.secrets.config` and :mod:`acumatica_datasource.tooling`.
+"""
+
+from __future__ import annotations
+
+CA_BUNDLE = "ACUMATICA_DS_CA_BUNDLE"
+"""CA certificates to trust for the Acumatica sites (``--ca-bundle``, ``acumatica:caBundle``)."""
+
+DEBUG = "ACUMATICA_DS_DEBUG"
+"""Set (to anything) to let tracebacks through, for a bug report."""
+
+SESSIONS_PER_SITE = "ACUMATICA_DS_SESSIONS_PER_SITE"
+"""Sessions per site (``--sessions-per-site``, ``acumatica:sessionsPerSite``)."""
+
+STATE_DIR = "ACUMATICA_DS_STATE_DIR"
+"""The command line's local state directory (``--state``)."""
+
+VERIFICATION_MODE = "ACUMATICA_DS_VERIFICATION_MODE"
+"""The verification mode of data sources that set none (``acumatica:verificationMode``)."""
