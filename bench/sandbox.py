@@ -8,6 +8,8 @@ loaded (``--definitions``, default ``../shared/reference/acumatica-endpoints`` w
 and prints the ratio. Each phase is bounded by ``--seconds``. It also prints the server's own
 handler time per cycle (from ``/_sandbox/state``), i.e. the rate the sandbox could sustain if
 the clients cost nothing: on a small machine the httpx clients, not the sandbox, are the limit.
+With ``--subprocess`` it also prints the child's CPU time per cycle (from ``/proc``), the
+figure least disturbed by other load on the machine.
 
 Memory: ``acumatica-ds sandbox`` runs in a child process with the default config, then with
 the definitions; each is read through once (``swagger.json`` of every endpoint version and a
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -69,14 +72,15 @@ def _child(data: dict[str, object]) -> Iterator[tuple[str, int]]:
 
 
 @contextmanager
-def _site(use_subprocess: bool, definitions: str | None) -> Iterator[str]:
+def _site(use_subprocess: bool, definitions: str | None) -> Iterator[tuple[str, int | None]]:
+    """The site's URL and, in a child process, its pid."""
     data = _config_data(definitions, unlimited=True)
     if use_subprocess:
-        with _child(data) as (url, _pid):
-            yield url
+        with _child(data) as site:
+            yield site
         return
     with Sandbox(SandboxConfig.from_mapping(data)) as sandbox:
-        yield sandbox.url
+        yield sandbox.url, None
 
 
 def _cycle(client: httpx.Client) -> None:
@@ -120,15 +124,29 @@ def _server_ms_per_cycle(url: str, cycles: int) -> float:
     return busy / max(cycles, 1)
 
 
-def _throughput(url: str, clients: int, seconds: float) -> tuple[float, float, float, float]:
-    """(sequential cycles/s, its server ms/cycle, concurrent cycles/s, its server ms/cycle)."""
+def _cpu_seconds(pid: int | None) -> float:
+    """CPU time (user + system) of process ``pid`` so far; 0 when unknown."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _throughput(
+    url: str, pid: int | None, clients: int, seconds: float
+) -> tuple[float, float, float, float, float]:
+    """(sequential cycles/s, its server ms/cycle, concurrent cycles/s, its server ms/cycle,
+    server CPU ms per cycle over both phases: 0 when the server runs in this process)."""
     _run(url, 1, 0.3)  # warm up (record cache, imports)
     _server_ms_per_cycle(url, 1)
+    cpu_before = _cpu_seconds(pid)
     sequential, seq_elapsed = _run(url, 1, seconds)
     seq_server = _server_ms_per_cycle(url, sequential)
     concurrent, con_elapsed = _run(url, clients, seconds)
     con_server = _server_ms_per_cycle(url, concurrent)
-    return sequential / seq_elapsed, seq_server, concurrent / con_elapsed, con_server
+    cpu = (_cpu_seconds(pid) - cpu_before) * 1000.0 / max(sequential + concurrent, 1)
+    return sequential / seq_elapsed, seq_server, concurrent / con_elapsed, con_server, cpu
 
 
 def _peak_kib(pid: int) -> int:
@@ -171,12 +189,12 @@ def main() -> int:
     phases = [("built-in entities", None)]
     if args.definitions:
         phases.append(("all defined entities", args.definitions))
-    rates: dict[str, tuple[float, float, float, float]] = {}
+    rates: dict[str, tuple[float, float, float, float, float]] = {}
     print(f"sandbox ({mode}): login + 1 page of StockItem ($top=100) + logout cycles")
     for label, definitions in phases:
-        with _site(args.subprocess, definitions) as url:
-            rates[label] = seq, seq_server, con, con_server = _throughput(
-                url, args.clients, args.seconds
+        with _site(args.subprocess, definitions) as (url, pid):
+            rates[label] = seq, seq_server, con, con_server, cpu = _throughput(
+                url, pid, args.clients, args.seconds
             )
         print(f"  {label}:")
         print(f"    sequential:   {seq:8.1f} cycles/s; server {seq_server:.3f} ms/cycle")
@@ -184,11 +202,14 @@ def main() -> int:
             f"    {args.clients} concurrent: {con:8.1f} cycles/s; server {con_server:.3f} ms/cycle"
         )
         print(f"    server-side capacity: ~{1000.0 / max(seq_server, 1e-6):.0f} cycles/s")
+        if cpu:
+            print(f"    server CPU: {cpu:.3f} ms/cycle")
     if len(rates) == 2:
         base, full = rates["built-in entities"], rates["all defined entities"]
+        cpu_ratio = f", server CPU {full[4] / base[4]:.2f}" if base[4] else ""
         print(
             f"  all entities / built-in: sequential {full[0] / base[0]:.2f}, "
-            f"concurrent {full[2] / base[2]:.2f}, server time {full[1] / base[1]:.2f}"
+            f"concurrent {full[2] / base[2]:.2f}, server time {full[1] / base[1]:.2f}{cpu_ratio}"
         )
     print("peak memory of acumatica-ds sandbox (VmHWM), reading every entity once:")
     for label, definitions in phases:

@@ -154,7 +154,7 @@ class _Route:
         predicate = query.predicate
         page: list[tuple[int, Row]]
         if predicate is None:  # generate the page's records only
-            page = [(index, table.row(index)) for index in table.indices()[query.skip : end]]
+            page = table.rows_at(table.indices()[query.skip : end])
         else:
             selected = []
             for index, row in table.rows():

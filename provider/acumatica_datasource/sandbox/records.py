@@ -162,6 +162,30 @@ def _generated_record(tenant: str, entity: Entity, index: int) -> Values:
     return values
 
 
+@functools.lru_cache(maxsize=8)
+def _ids(tenant: str, entity: str, count: int) -> Mapping[str, int]:
+    """Record id -> index of an entity's generated records."""
+    return {record_id(tenant, entity, index): index for index in range(count)}
+
+
+_KEY_INDEXES = _LRU(8)
+
+
+def _keys(entity: Entity, count: int) -> Mapping[tuple[str, ...], int]:
+    """Case-folded key values -> index of a generated entity's records."""
+
+    def build() -> dict[tuple[str, ...], int]:
+        return {
+            tuple(str(key_value(entity, name, index)).casefold() for name in entity.keys): index
+            for index in range(count)
+        }
+
+    kinds = tuple(entity.type.fields.get(name) for name in entity.keys)
+    found = _KEY_INDEXES.get((entity.name, entity.keys, kinds, count), build)
+    assert isinstance(found, dict)
+    return found
+
+
 @dataclass
 class Changes:
     """The writes of this run to one entity of one tenant."""
@@ -219,10 +243,10 @@ class Table:
         assert isinstance(built, dict)
         return built
 
-    def indices(self) -> list[int]:
+    def indices(self) -> Sequence[int]:
         """The live records' indices, in the server's order."""
         if self.changes is None:
-            return list(range(self.count))
+            return range(self.count)
         deleted = self.changes.deleted
         alive = [index for index in range(self.count) if index not in deleted]
         return alive + [index for index in self.changes.created if index not in deleted]
@@ -233,6 +257,13 @@ class Table:
         if self.changes is not None and index in self.changes.updates:
             return {**values, **self.changes.updates[index]}
         return values
+
+    def rows_at(self, indices: Sequence[int]) -> list[tuple[int, Row]]:
+        """Records ``indices`` (a page) with their indices."""
+        if self.shape is not None and self.pristine:
+            cached = records(self.tenant, self.entity.name, self.shape, self.count)
+            return [(index, cached[index]) for index in indices]
+        return [(index, self.row(index)) for index in indices]
 
     def rows(self) -> Iterator[tuple[int, Row]]:
         """Every live record with its index."""
@@ -247,16 +278,25 @@ class Table:
         return RecordView(self, index, row)
 
     # ------------------------------------------------------------------ lookups
+    def _alive(self, index: int | None) -> int | None:
+        if index is None or (self.changes is not None and index in self.changes.deleted):
+            return None
+        return index
+
     def find_id(self, value: str) -> int | None:
         """The live record whose id is ``value``."""
         try:
             wanted = str(uuid.UUID(value))
         except ValueError:
             return None
-        for index in self.indices():
-            if record_id(self.tenant, self.entity.name, index) == wanted:
-                return index
-        return None
+        found = _ids(self.tenant, self.entity.name, self.count).get(wanted)
+        if found is None and self.changes is not None:
+            created = self.changes.created
+            found = next(
+                (i for i in created if record_id(self.tenant, self.entity.name, i) == wanted),
+                None,
+            )
+        return self._alive(found)
 
     def find_keys(self, values: Sequence[str]) -> int | None:
         """The live record whose key fields equal ``values`` (ignoring case)."""
@@ -264,10 +304,26 @@ class Table:
         if len(values) != len(keys):
             return None
         wanted = tuple(str(value).casefold() for value in values)
-        for index, row in self.rows():
-            if tuple(str(row.get(name)).casefold() for name in keys) == wanted:
-                return index
-        return None
+        if self.shape is not None:  # hand-tuned: their cached records hold the keys
+            found = next(
+                (
+                    index
+                    for index, row in enumerate(
+                        records(self.tenant, self.entity.name, self.shape, self.count)
+                    )
+                    if tuple(str(row[name]).casefold() for name in keys) == wanted
+                ),
+                None,
+            )
+        else:  # generated: key values are a function of the index alone
+            found = _keys(self.entity, self.count).get(wanted)
+        if self.changes is not None:
+            for index in self.changes.created:
+                written = self.changes.updates.get(index, {})
+                row_keys = (written.get(name, key_value(self.entity, name, index)) for name in keys)
+                if tuple(str(value).casefold() for value in row_keys) == wanted:
+                    found = index
+        return self._alive(found)
 
     # ------------------------------------------------------- linked and details
     def _seed_text(self, index: int, path: str) -> str:
