@@ -1,7 +1,8 @@
 """``python -m acumatica_datasource.sandbox [--host H] [--port P] [--config FILE.json]
 [--definitions DIR]``.
 
-A standard-library-only runner (JSON config files); ``acumatica-ds sandbox`` also reads YAML.
+A runner that needs nothing beyond the sandbox's own imports (JSON config files only);
+``acumatica-ds sandbox`` also reads YAML and reports problems by file and line.
 """
 
 from __future__ import annotations
