@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Final, NoReturn
@@ -154,7 +154,7 @@ def parse_shape(
 ) -> Shape:
     """``$select``, ``$expand`` and ``$custom`` of a read or a write."""
     expand, files = _expand(params.get("$expand"), entity, contract)
-    fields, select = _select(params.get("$select"), entity, contract, expand)
+    fields, select = _select(params.get("$select"), entity, contract)
     custom = _custom(params.get("$custom"), entity, custom_fields)
     return Shape(fields=fields, expand=expand, select=select, custom=custom, files=files)
 
@@ -222,8 +222,11 @@ def _frozen(tree: Mapping[str, object]) -> Expand:
 
 
 def _select(
-    raw: str | None, entity: EntityType, contract: Contract, expand: Expand
+    raw: str | None, entity: EntityType, contract: Contract
 ) -> tuple[tuple[str, ...], Mapping[str, tuple[str, ...]]]:
+    """The top-level fields to output, and the fields chosen in expanded members
+    (``MainContact/Email``); a linked or detail name alone selects nothing (``$expand`` does).
+    """
     if raw is None or not raw.strip():
         return tuple(sorted(entity.fields, key=str.casefold)), {}
     fields: list[str] = []
@@ -243,8 +246,6 @@ def _select(
             nested.setdefault(member, []).append(_member(sub, rest.split("/")[0]))
         elif member in entity.fields and member not in fields:
             fields.append(member)
-        elif member not in entity.fields and member not in expand:
-            nested.setdefault(member, [])
     ordered = tuple(sorted(fields, key=str.casefold))
     return ordered, {key: tuple(sorted(set(value))) for key, value in nested.items()}
 
@@ -615,9 +616,3 @@ class _FilterParser:
         path = custom_path(name)
         self.paths.add(path)
         return _Operand(lambda values: values.get(path), kind, token.text)
-
-
-def output_fields(entity: EntityType, names: Sequence[str] | None) -> tuple[str, ...]:
-    """The scalar fields to output, in the server's (alphabetical) order."""
-    chosen = entity.fields if names is None else names
-    return tuple(sorted(chosen, key=str.casefold))
