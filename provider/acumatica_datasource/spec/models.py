@@ -362,15 +362,44 @@ class DataSourceDefaults(SpecModel):
     expose_connection_string: bool | None = None
 
 
+DEFAULT_PROJECT = "acumatica-datasources"
+"""The Pulumi project of an environment file that names none."""
+
+
+def _project(value: str) -> str:
+    if not value.strip("."):
+        raise _error("project_dots", "must not be made of periods only (it names a directory)")
+    return value
+
+
+ProjectName = Annotated[
+    str,
+    Field(
+        pattern=r"^[A-Za-z0-9_.-]+$",
+        max_length=100,
+        json_schema_extra={"not": {"pattern": r"^\.+$"}},
+    ),
+    AfterValidator(_project),
+]
+"""A Pulumi project name (Pulumi's rule: letters, digits, ``-``, ``_``, ``.``; at most 100)."""
+
+
 class Environment(SpecModel):
     """An environment file: the data sources of one stage (dev, test, prod...).
 
     Build it with :func:`acumatica_datasource.spec.validate_file` (or ``load_environment``),
-    which also merges ``defaults`` and applies :func:`environment_rules`.
+    which also reads the bases it ``extends``, merges ``defaults`` and applies
+    :func:`environment_rules`.
     """
 
     environment: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=63)]
-    """Names the stage and the Pulumi stack."""
+    """Names the stage and the Pulumi stack. Never inherited from a base file."""
+    project: ProjectName = DEFAULT_PROJECT
+    """The Pulumi project of the stack: environment files of different BI servers that share
+    one state backend need different projects (stacks are named after the environment)."""
+    extends: Annotated[str, Field(min_length=1)] | None = None
+    """A base environment file, as a path relative to this file: its data sources, defaults
+    and settings are merged under this file's (see the README's merge rules)."""
     callback_base_url: CallbackBaseUrl | None = None
     """The BI server's public https URL; required when any data source uses oauth2."""
     vault: VaultSettings | None = None
