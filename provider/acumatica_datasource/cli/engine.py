@@ -178,8 +178,14 @@ class Progress:
         if isinstance(verification, dict) and op == "same":
             outcome.verification = _known(verification.get("status"))
         if op != "same" or self.operation == "refresh":
-            detail = _changed_fields(meta) if op == "update" else ""
+            detail = _changed_fields(meta) if op in ("update", "replace") else ""
             self.write(f"  {SYMBOLS.get(op, '*')} {op:<8} {outcome.data_source_id}{detail}")
+            moved = _callback_change(meta) if op in ("update", "replace") else None
+            if moved is not None:
+                self.write(
+                    f"    callback URL {moved[0]} -> {moved[1]}: register the new one in the "
+                    "connected application's Redirect URIs in Acumatica"
+                )
 
     def _applied(self, outcome: DataSourceOutcome, meta: Any) -> None:
         outputs = getattr(meta.new, "outputs", None) or {}
@@ -208,6 +214,15 @@ class Progress:
 
 def _known(value: Any) -> Any:
     return None if value == UNKNOWN else value
+
+
+def _callback_change(meta: Any) -> tuple[str, str] | None:
+    """The callback URL before and after a step, when it changes (both known)."""
+    old = (getattr(meta.old, "outputs", None) or {}).get("callback_url") if meta.old else None
+    new = (getattr(meta.new, "inputs", None) or {}).get("callback_url") if meta.new else None
+    if _known(old) and _known(new) and old != new:
+        return str(old), str(new)
+    return None
 
 
 def _changed_fields(meta: Any) -> str:
