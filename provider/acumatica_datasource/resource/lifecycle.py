@@ -45,11 +45,16 @@ from acumatica_datasource.resource.properties import (
     secret_references,
 )
 from acumatica_datasource.resource.settings import ProviderSettings
-from acumatica_datasource.spec import InlineSecretRef, VaultSecretRef, render_connection_string
+from acumatica_datasource.spec import (
+    InlineSecretRef,
+    VaultSecretRef,
+    render_connection_string,
+    rendered_secrets,
+)
 
 if TYPE_CHECKING:  # the secrets and verify layers are imported by the steps that use them
     from acumatica_datasource.secrets import SecretResolver
-    from acumatica_datasource.spec import DataSource, FieldProblem, VaultSettings
+    from acumatica_datasource.spec import DataSource, FieldProblem, SecretPath, VaultSettings
     from acumatica_datasource.verify import Report
 
 Warn = Callable[[str], None]
@@ -391,23 +396,22 @@ def _connection_string(
     versions: dict[str, int | None],
 ) -> str:
     """The connection string with the secrets; ``versions`` learns the versions read."""
-    values: dict[str, str] = {}
-    for path, reference in source.secret_references().items():
-        if path[0] == "authentication":
-            try:
-                resolved = resolver.resolve(reference)
-            except AcumaticaDataSourceError as exc:
-                fail(
-                    f"the connection string of data source '{source.description}' cannot "
-                    f"be rendered (expose_connection_string is set): {exc}"
-                )
-            values[path[-1]] = resolved.value.reveal()
-            versions[resolved.metadata.reference] = resolved.metadata.version
+    values: dict[SecretPath, str] = {}
+    for path, reference in rendered_secrets(source).items():
+        try:
+            resolved = resolver.resolve(reference)
+        except AcumaticaDataSourceError as exc:
+            fail(
+                f"the connection string of data source '{source.description}' cannot "
+                f"be rendered (expose_connection_string is set): {exc}"
+            )
+        values[path] = resolved.value.reveal()
+        versions[resolved.metadata.reference] = resolved.metadata.version
     return render_connection_string(source, callback_url=inputs.get("callback_url"), secrets=values)
 
 
 def _failure_message(source: DataSource, report: Report) -> str:
-    failed = "; ".join(f"{c.name}: {c.detail}" for c in report.failures)
+    failed = "; ".join(report.text(f"{c.name}: {c.detail}") for c in report.failures)
     return f"verification of data source '{source.description}' failed: {failed}"
 
 

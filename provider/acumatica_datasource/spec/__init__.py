@@ -47,6 +47,7 @@ if TYPE_CHECKING:
         connection_properties,
         placeholder,
         render_connection_string,
+        rendered_secrets,
     )
     from acumatica_datasource.spec.stage_names import environment_name_mismatch
     from acumatica_datasource.spec.urls import callback_url, normalize_site_url, slugify
@@ -96,6 +97,7 @@ _MODULES = {
     "normalize_site_url": "urls",
     "placeholder": "source_connection_string",
     "render_connection_string": "source_connection_string",
+    "rendered_secrets": "source_connection_string",
     "secret_subpaths": "models",
     "slugify": "urls",
     "validate_data": "document",
@@ -148,6 +150,7 @@ __all__ = [
     "normalize_site_url",
     "placeholder",
     "render_connection_string",
+    "rendered_secrets",
     "secret_subpaths",
     "slugify",
     "validate_data",

@@ -19,15 +19,22 @@ import itertools
 import sys
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic_core import InitErrorDetails, PydanticCustomError
+
+from acumatica_datasource.redaction import UNSAFE_BMP_CLASS
 
 if TYPE_CHECKING:
     from pydantic import GetJsonSchemaHandler
     from pydantic.json_schema import JsonSchemaValue
     from pydantic_core import CoreSchema
 
-TEXT_PATTERN = r"^\s*[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*\s*$"
-"""Non-empty text without control characters (surrounding spaces are trimmed)."""
+TEXT_PATTERN = rf"^\s*[^{UNSAFE_BMP_CLASS}]*[^\s{UNSAFE_BMP_CLASS}][^{UNSAFE_BMP_CLASS}]*\s*$"
+"""Non-empty text without control or format characters (surrounding spaces are trimmed)."""
+TEXT_MESSAGE = (
+    "must be non-empty text without control characters (tabs, newlines) or invisible "
+    "formatting characters (bidi overrides, zero-width spaces, line separators)"
+)
 
 
 class SpecModel(BaseModel):
@@ -96,3 +103,16 @@ def _string(statement: ast.stmt) -> str | None:
         value: Any = statement.value.value
         return value if isinstance(value, str) else None
     return None
+
+
+Loc = tuple[str | int, ...]
+
+
+def rule_errors(problems: list[tuple[Loc, str]], value: Any = None) -> ValidationError:
+    """A ValidationError whose errors sit at the given locations (relative to the model or
+    field being validated): a validator raises it to report several problems at once."""
+    details = [
+        InitErrorDetails(type=PydanticCustomError("rule", message), loc=loc, input=value)
+        for loc, message in problems
+    ]
+    return ValidationError.from_exception_data("rules", details)

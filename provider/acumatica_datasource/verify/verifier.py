@@ -105,14 +105,24 @@ class Verifier:
             data_source_id=source.data_source_id,
             mode=source.verification.mode,
             callback_url=callback_url,
+            redact=Redactor(),
         )
-        self.checks = Checks(self.report, Redactor())
+        self.checks = Checks(self.report, self.report.redact)
         self.values: dict[str, str] = {}
         self.metadata: dict[str, SecretMetadata] = {}
 
     def run(self) -> Report:
         """Run every check that applies; never raises for a failed check."""
         with timing(self.report):
+            insecure = self.source.insecure_properties()
+            if insecure:  # allowed by allow_insecure_tls, and said on every run
+                self.report.add(
+                    "certificate_checks",
+                    "warning",
+                    f"{', '.join(insecure)} switches off the BI server's checks of the site's "
+                    "TLS certificate (allow_insecure_tls is set): anyone on the network path "
+                    "can impersonate the site; remove it once the site has a trusted certificate",
+                )
             if self.source.verification.mode == "off":
                 self.checks.skip("verification", reason="verification.mode is off: no checks ran")
                 return self.report
@@ -151,7 +161,9 @@ class Verifier:
             resolved = self.secrets.resolve(reference)
             value = resolved.value.reveal()
             self.checks.redact.add(value)
-            name = ".".join(path[1:])  # password, client_secret, login.password, refresh_token
+            # password, client_secret, login.password, refresh_token; a credential property
+            # keeps its field's name (a key could be "client_secret")
+            name = ".".join(path if path[0] == "extra_connection_properties" else path[1:])
             self.values[name] = value
             self.metadata[name] = resolved.metadata
             version = resolved.metadata.version
