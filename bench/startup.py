@@ -53,16 +53,6 @@ SETTINGS: tuple[tuple[str, dict[str, str]], ...] = (
     ("bytecode written at run time", {}),
 )
 
-DATA_SOURCE: dict[str, Any] = {
-    "description": "ERP (Basic)",
-    "url": "https://acme.acumatica.com",
-    "company": "ACME",
-    "authentication": {
-        "strategy": "basic",
-        "username": "nectari",
-        "password": {"vault": {"path": "acumatica/dev", "key": "password"}},
-    },
-}
 PLUGIN_URN = "urn:pulumi:dev::bench::acumatica:index:DataSource::erp"
 DYNAMIC_URN = "urn:pulumi:dev::bench::pulumi-python:dynamic/acumatica:DataSource::erp"
 
@@ -212,8 +202,11 @@ def bytecode_coverage(env: Env) -> tuple[int, int]:
 
 def pairs(many: Path, engine: str) -> list[Pair]:
     from pulumi.dynamic.dynamic import serialize_provider
+    from tests.spec.support import basic_source
 
     from acumatica_datasource.resource.provider import DataSourceProvider
+
+    data_source = basic_source()
 
     python = sys.executable
     cli = str(BIN / "acumatica-ds")
@@ -222,12 +215,12 @@ def pairs(many: Path, engine: str) -> list[Pair]:
     dynamic = ProviderProcess(
         [python, "-u", "-m", "pulumi.dynamic", engine],
         DYNAMIC_URN,
-        {"__provider": serialize_provider(DataSourceProvider()), **DATA_SOURCE},
+        {"__provider": serialize_provider(DataSourceProvider()), **data_source},
     )
     plugin = ProviderProcess(
         [str(BIN / "pulumi-resource-acumatica"), engine],
         PLUGIN_URN,
-        {**DATA_SOURCE, "authentication": {**DATA_SOURCE["authentication"]}},
+        data_source,
     )
     return [
         Pair(
@@ -303,7 +296,7 @@ def main() -> None:
     sys.dont_write_bytecode = True
     import yaml
 
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
     from validate import environment  # the 1,000-source file of bench/validate.py
 
     print(f"medians of {args.runs} paired, interleaved runs; every process fresh")

@@ -3,8 +3,8 @@
 The six layers of DESIGN.md section 3 are ``spec <- secrets <- acumatica <- verify <- resource
 <- cli``: a module imports only its own layer and the layers before it. Besides them:
 
-* the shared modules at the root (``errors``, ``redaction``, ``environment_variables``) import
-  nothing of the package, and every layer may import them;
+* the shared modules at the root (``errors``, ``redaction``, ``environment_variables``,
+  ``exports``) import nothing of the package, and every layer may import them;
 * ``tooling`` (the programs the engine needs) imports only the shared modules, and only
   ``cli`` imports it;
 * the sandbox has rules of its own (tests/sandbox/test_isolation.py); only ``cli`` imports it
@@ -29,7 +29,7 @@ import acumatica_datasource
 PACKAGE = "acumatica_datasource"
 PACKAGE_DIR = Path(acumatica_datasource.__file__).parent
 LAYERS = ("spec", "secrets", "acumatica", "verify", "resource", "cli")
-SHARED = ("errors", "redaction", "environment_variables")
+SHARED = ("errors", "redaction", "environment_variables", "exports")
 OUTSIDE = ("tooling", "sandbox")
 
 EXPORTED = [

@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.spec.support import basic_source
+
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "quickstart" / "environment.yaml"
 
@@ -36,16 +38,7 @@ print(json.dumps({
 """Printed at the end of a probe: the modules loaded, the spec models built, and whether
 any model's source was read for its field docstrings."""
 
-DATA_SOURCE = {
-    "description": "ERP",
-    "url": "https://acme.acumatica.com",
-    "company": "ACME",
-    "authentication": {
-        "strategy": "basic",
-        "username": "nectari",
-        "password": {"vault": {"path": "acumatica/dev", "key": "password"}},
-    },
-}
+DATA_SOURCE = basic_source()
 
 
 def probe(code: str) -> dict[str, list[str]]:

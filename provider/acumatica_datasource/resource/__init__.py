@@ -7,8 +7,9 @@ Names are loaded on first use, so the plugin starts without the dynamic provider
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from acumatica_datasource.exports import lazy_exports
 
 if TYPE_CHECKING:
     from acumatica_datasource.resource.environment import declare, declare_environment
@@ -42,12 +43,7 @@ _MODULES = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _MODULES.get(name)
-    if module is None:
-        raise AttributeError(f"module 'acumatica_datasource.resource' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"acumatica_datasource.resource.{module}"), name)
-
+__getattr__ = lazy_exports(__name__, _MODULES)
 
 __all__ = [
     "PROVIDER_VERSION",

@@ -6,8 +6,9 @@ a process loads only the modules it uses (the provider's ``check`` never reads Y
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from acumatica_datasource.exports import lazy_exports
 
 if TYPE_CHECKING:
     from acumatica_datasource.spec.connection_string import MANAGED_KEYS
@@ -106,12 +107,7 @@ _MODULES = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _MODULES.get(name)
-    if module is None:
-        raise AttributeError(f"module 'acumatica_datasource.spec' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"acumatica_datasource.spec.{module}"), name)
-
+__getattr__ = lazy_exports(__name__, _MODULES)
 
 __all__ = [
     "DEFAULT_PROJECT",
