@@ -17,8 +17,8 @@ Values may arrive typed or as the text ``pulumi config set`` stores.
 
 from __future__ import annotations
 
-import functools
 import json
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -100,6 +100,9 @@ CONFIG_VARIABLES: dict[str, dict[str, Any]] = {
 """The provider's configuration keys (``acumatica:<key>``), as package-schema properties."""
 
 
+_OPTIONS_LOCK = threading.Lock()
+
+
 class SettingsError(AcumaticaDataSourceError):
     """A provider setting is invalid."""
 
@@ -121,15 +124,19 @@ class ProviderSettings:
     """Secret credentials from the configuration, as the variables that ``vault.auth``
     names (``{env: acumatica_vaultToken}``): the secret resolvers read them from there."""
 
-    @functools.cached_property
+    @property
     def verify_options(self) -> VerifyOptions:
-        """The options of the verifications (made on first use, with the session gate and
-        the discovery cache that this provider's verifications share)."""
-        from acumatica_datasource.verify import VerifyOptions
+        """The options of the verifications: made by the first one (``check`` needs none), then
+        shared by all, with their discovery cache."""
+        with _OPTIONS_LOCK:
+            options: VerifyOptions | None = self.__dict__.get("_verify_options")
+            if options is None:
+                from acumatica_datasource.verify import VerifyOptions
 
-        return VerifyOptions.from_environment(
-            {}, sessions_per_site=self.sessions_per_site, ca_bundle=self.ca_bundle
-        )
+                options = self.__dict__["_verify_options"] = VerifyOptions.from_environment(
+                    {}, sessions_per_site=self.sessions_per_site, ca_bundle=self.ca_bundle
+                )
+            return options
 
     @classmethod
     def load(cls, config: Mapping[str, Any], environ: Mapping[str, str]) -> ProviderSettings:
