@@ -14,3 +14,8 @@ class AcumaticaDataSourceError(Exception):
 class UsageError(AcumaticaDataSourceError):
     """The command cannot start as given: a file it cannot read, a setting it lacks, a name it
     does not know. The command line exits 2 for these, 1 for every other error."""
+
+
+class Interrupted(AcumaticaDataSourceError):
+    """The run was cancelled (a signal, or the engine went away) before the work finished;
+    what was under way stopped at its next step, and every open session was closed."""

@@ -3,6 +3,7 @@
 Built on httpx; a library of its own: it knows nothing of data-source specs or Pulumi.
 """
 
+from acumatica_datasource.acumatica.cancellation import Cancellation
 from acumatica_datasource.acumatica.client import (
     AcumaticaClient,
     AuthorizeProbe,
@@ -43,6 +44,7 @@ __all__ = [
     "AcumaticaError",
     "AuthenticationError",
     "AuthorizeProbe",
+    "Cancellation",
     "ConnectionReset",
     "CredentialsRejected",
     "DiscoveryCache",
