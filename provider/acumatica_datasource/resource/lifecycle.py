@@ -241,9 +241,7 @@ class DataSourceLifecycle:
         again: a ``verification`` change), else whether a Vault secret was rotated since it
         was read (asks Vault)."""
         olds = self._upgraded(recorded, id_)
-        changes: list[PropertyChange] = []
-        for name in DIFFED_PROPERTIES:
-            changes += _changes((name,), olds.get(name), news.get(name))
+        changes = property_changes(olds, news)
         if not changes and _verification_due(olds, news):
             changes.append(PropertyChange(("verification",), "update", replace=False, input=False))
         if not changes:
@@ -493,6 +491,15 @@ def _connection_string(
             values[path[-1]] = resolved.value.reveal()
             versions[resolved.metadata.reference] = resolved.metadata.version
     return render_connection_string(source, callback_url=inputs.get("callback_url"), secrets=values)
+
+
+def property_changes(recorded: Mapping[str, Any], news: Mapping[str, Any]) -> list[PropertyChange]:
+    """The properties that differ between recorded outputs and checked new inputs, as
+    ``diff`` compares them (offline: a rotated secret or a verification due is not seen)."""
+    changes: list[PropertyChange] = []
+    for name in DIFFED_PROPERTIES:
+        changes += _changes((name,), recorded.get(name), news.get(name))
+    return changes
 
 
 def _verification_due(recorded: Mapping[str, Any], news: Mapping[str, Any]) -> bool:

@@ -43,25 +43,26 @@ class ProviderSettings:
     def load(cls, config: Mapping[str, Any], environ: Mapping[str, str]) -> ProviderSettings:
         """Settings from raw stack config (``namespace:key`` -> value) and the environment."""
 
-        def get(key: str, variable: str) -> Any:
+        def get(key: str, variable: str) -> tuple[Any, str]:
+            """The value and where it came from (the config key or the variable)."""
             value = config.get(f"{NAMESPACE}:{key}")
-            return value if value not in (None, "") else environ.get(variable) or None
+            if value not in (None, ""):
+                return value, f"{NAMESPACE}:{key}"
+            return environ.get(variable) or None, variable
 
-        mode = get("verificationMode", variables.VERIFICATION_MODE)
+        mode, origin = get("verificationMode", variables.VERIFICATION_MODE)
         if mode is not None and mode not in MODES:
-            raise SettingsError(
-                f"{NAMESPACE}:verificationMode must be one of {', '.join(MODES)}, got {mode!r}"
-            )
-        sessions = get("sessionsPerSite", variables.SESSIONS_PER_SITE)
+            raise SettingsError(f"{origin} must be one of {', '.join(MODES)}, got {mode!r}")
+        sessions, origin = get("sessionsPerSite", variables.SESSIONS_PER_SITE)
         try:
             options = VerifyOptions.from_environment(
                 {},
                 sessions_per_site=int(sessions) if sessions is not None else None,
-                ca_bundle=get("caBundle", variables.CA_BUNDLE),
+                ca_bundle=get("caBundle", variables.CA_BUNDLE)[0],
             )
         except ValueError:
             raise SettingsError(
-                f"{NAMESPACE}:sessionsPerSite must be a whole number of at least 1"
+                f"{origin} must be a whole number of at least 1, got {sessions!r}"
             ) from None
         vault = config.get(f"{NAMESPACE}:vault")
         if isinstance(vault, str):
