@@ -33,6 +33,7 @@ from tests.support.e2e import World, running_world
 from acumatica_datasource.tooling import PulumiCli
 
 COLLECTOR = pytest.StashKey[Collector]()
+PASSED = pytest.StashKey[bool]()
 
 
 @dataclass
@@ -72,9 +73,17 @@ def collector(request: pytest.FixtureRequest) -> Collector:
 ScenarioFactory = Callable[..., Scenario]
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    if report.when == "call":
+        item.stash[PASSED] = report.passed
+    return report
+
+
 @pytest.fixture
 def scenario(
-    tmp_path: Path, pulumi_cli: PulumiCli, collector: Collector
+    request: pytest.FixtureRequest, tmp_path: Path, pulumi_cli: PulumiCli, collector: Collector
 ) -> Iterator[ScenarioFactory]:
     scenarios: list[Scenario] = []
     with contextlib.ExitStack() as stack:
@@ -94,6 +103,7 @@ def scenario(
 
         yield start
         for started in scenarios:
+            started.figures.verdict_correct = request.node.stash.get(PASSED, False)
             started.finish()
         for started in scenarios:
             assert started.secret_hits() == [], "secret values found in state or output"

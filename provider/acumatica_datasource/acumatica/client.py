@@ -283,18 +283,18 @@ class AcumaticaClient:
             answers = _OpeningAnswers()
 
             def check(response: httpx.Response) -> errors.AcumaticaError | None:
-                if response.status_code < 300:
-                    return None
-                return answers.seen(
-                    response,
-                    responses.login_error(
+                failure = (
+                    None
+                    if response.status_code < 300
+                    else responses.login_error(
                         response,
                         site=self.site,
                         user=username,
                         tenant=tenant,
                         redact=self.connection.redact,
-                    ),
+                    )
                 )
+                return answers.seen(response, failure)
 
             try:
                 self.connection.request(

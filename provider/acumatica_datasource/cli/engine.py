@@ -34,7 +34,13 @@ from acumatica_datasource import environment_variables as variables
 from acumatica_datasource.cli.engine_process import EngineProcess
 from acumatica_datasource.cli.interrupts import Interrupts
 from acumatica_datasource.cli.locks import LockHolder, file_lock_holders, holders_in_error
-from acumatica_datasource.cli.result import DONE, DataSourceResult, FieldChange, StackResult
+from acumatica_datasource.cli.result import (
+    DONE,
+    DataSourceResult,
+    FieldChange,
+    StackResult,
+    left_open,
+)
 from acumatica_datasource.errors import AcumaticaDataSourceError, EnvironmentProblem
 from acumatica_datasource.resource import TYPE_TOKEN, declare
 from acumatica_datasource.resource.lifecycle import property_changes
@@ -228,7 +234,10 @@ class Progress:
             if kind == "verification":
                 status = str(event.get("status"))
                 source.verification = VERDICT.get(status, "not_run")
-                source.possibly_open_sessions += int(event.get("possibly_open_sessions") or 0)
+                left = int(event.get("possibly_open_sessions") or 0)
+                source.possibly_open_sessions += left
+                if left:
+                    source.say("warning", left_open(left))
                 if status == "interrupted":
                     source.status = "interrupted"
                 elif status == "failed" and self.operation == "refresh":

@@ -178,11 +178,6 @@ class StackResult:
                 lines.append(
                     f"      callback URL: {source.callback_url} (register it in Acumatica)"
                 )
-            if source.possibly_open_sessions:
-                lines.append(
-                    f"      {source.possibly_open_sessions} Acumatica session(s) may have been "
-                    "left open (they expire after about 10 minutes idle)"
-                )
             lines += [f"      {_prefix(m)}{m.text}" for m in source.messages]
         lines += [f"  {_prefix(m) or 'note: '}{m.text}" for m in self.messages]
         return lines
@@ -197,6 +192,16 @@ def error_document(command: str | None, kind: str, message: str, **extra: Any) -
         "succeeded": False,
         "error": {"kind": kind, "message": message, **extra},
     }
+
+
+def left_open(count: int) -> str:
+    """The message about sessions a login may have left open."""
+    sessions = "a session" if count == 1 else f"{count} sessions"
+    return (
+        f"{sessions} may have been left open on the site by a login that was tried again (or "
+        "cut) after an answer that may have come after the site opened it; it holds an API "
+        "license slot until it expires (about 10 minutes idle)"
+    )
 
 
 def _planned_key(action: str | None) -> str:

@@ -169,6 +169,8 @@ def report_line(report: Report) -> str:
 
 def format_report(report: Report) -> str:
     """A readable, multi-line report of one data source."""
+    from acumatica_datasource.cli.result import left_open
+
     server = report.server
     lines = [f"{report.description} [{report.data_source_id}]: {report.status.upper()}"]
     for check in report.checks:
@@ -187,10 +189,7 @@ def format_report(report: Report) -> str:
         )
     lines.append(f"  records read: {report.records_read}, HTTP requests: {report.requests}")
     if report.possibly_open_sessions:
-        lines.append(
-            f"  {report.possibly_open_sessions} Acumatica session(s) may have been left open "
-            "(they expire after about 10 minutes idle)"
-        )
+        lines.append(f"  warning: {left_open(report.possibly_open_sessions)}")
     if report.interrupted:
         lines.append(f"  interrupted: {report.interrupted}")
     return "\n".join(lines)
