@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
             document = error_document(
                 "promote",
                 max(errors, key=exit_code).kind,
-                "nothing was applied: fix the files first",
+                "; ".join(str(e) for e in errors) + ": nothing was applied, fix the files first",
                 problems=[p.as_dict() for e in errors for p in getattr(e, "problems", [])],
             )
             print(json.dumps(document, ensure_ascii=False))
@@ -70,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
     check_settings()
     summary: list[dict[str, Any]] = []
     failed = False
+    problem: AcumaticaDataSourceError | None = None
     with interrupts.handling() as received:
         for result in results:
             environment = result.environment
@@ -98,7 +99,8 @@ def run(args: argparse.Namespace) -> int:
                 ).run("up")
             except AcumaticaDataSourceError as exc:  # no engine, no passphrase, a locked stack
                 entry.update(status="failed", reason=str(exc), error={"kind": exc.kind})
-                failed = True
+                output.failure(exc)
+                failed, problem = True, problem or exc
                 continue
             entry.update(outcome.as_dict(versioned=False))
             entry.pop("command", None)
@@ -129,6 +131,8 @@ def run(args: argparse.Namespace) -> int:
             "signal": received.describe() if received.first is not None else None,
             "environments": summary,
         }
+        if problem is not None:
+            document["error"] = {"kind": problem.kind, "message": str(problem)}
         print(json.dumps(document, ensure_ascii=False))
     else:
         for entry in summary:
@@ -140,4 +144,6 @@ def run(args: argparse.Namespace) -> int:
                         print(f"    {source['description']}: {message['text']}")
     if status == "interrupted":
         return received.exit_code
+    if problem is not None:
+        return exit_code(problem)
     return 1 if failed else 0
