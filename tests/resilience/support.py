@@ -3,6 +3,7 @@ checks shared by the scenarios."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import subprocess
@@ -257,6 +258,7 @@ class Collector:
 
 # --- commands under signals -------------------------------------------------------------------
 
+_STARTED = itertools.count()
 ORPHAN_GRACE = 10.0
 """Seconds a process the command started may outlive it (issue 11, point 8)."""
 
@@ -365,7 +367,7 @@ class Watched:
 
 def start(world: World, *args: str, env: dict[str, str] | None = None) -> Watched:
     """Start ``acumatica-ds ARGS`` in a process group of its own, following its tree."""
-    index = len(world.runs)
+    index = next(_STARTED)
     out, err = world.root / f"run-{index}.out", world.root / f"run-{index}.err"
     with out.open("wb") as stdout, err.open("wb") as stderr:
         process = subprocess.Popen(
