@@ -288,6 +288,9 @@ class Watched:
     """Every process the command started (pid -> start time), seen while it ran."""
     signalled_at: float | None = None
     exited_at: float | None = None
+    children_gone: float | None = None
+    """Seconds from the command's exit until the last process it started was gone (at most
+    the time to notice: 0.1 s)."""
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
@@ -350,13 +353,15 @@ class Watched:
 
     def survivors(self, grace: float = ORPHAN_GRACE) -> list[str]:
         """The processes the command started still running ``grace`` seconds after it ended
-        (each is then stopped, by pid); their command lines."""
+        (each is then stopped, by pid); their command lines. Sets :attr:`children_gone`."""
         assert self.exited_at is not None
         deadline = self.exited_at + grace
         alive = self._alive()
         while alive and time.monotonic() < deadline:
             time.sleep(0.1)
             alive = self._alive()
+        if not alive:
+            self.children_gone = round(max(0.0, time.monotonic() - self.exited_at), 1)
         names = [" ".join(command_line(pid))[:160] for pid in alive]
         kill_pids(alive)
         return names

@@ -25,6 +25,9 @@ from typing import Any, NoReturn
 from acumatica_datasource import environment_variables as variables
 from acumatica_datasource.errors import AcumaticaDataSourceError, EnvironmentProblem, UsageError
 
+WORKING = frozenset({"verify", "preview", "up", "refresh", "destroy", "promote"})
+"""The commands that handle SIGINT and SIGTERM (see :mod:`.interrupts`)."""
+
 # subcommand name -> (module, one-line help)
 _COMMANDS: dict[str, tuple[str, str]] = {
     "validate": ("validate_cmd", "check environment files offline"),
@@ -97,6 +100,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the process exit code."""
     arguments = list(sys.argv[1:] if argv is None else argv)
     command = next((a for a in arguments if not a.startswith("-")), None)
+    if command in WORKING:
+        from acumatica_datasource.cli import interrupts
+
+        with interrupts.handling():
+            return _run(command, arguments)
+    return _run(command, arguments)
+
+
+def _run(command: str | None, arguments: list[str]) -> int:
     json_output = wants_json(arguments)
     _Parser.json_errors = json_output
     try:

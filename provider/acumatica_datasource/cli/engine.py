@@ -167,8 +167,9 @@ class Progress:
             meta = event.res_op_failed_event.metadata
             source = self._source(meta.urn)
             if source is not None:
-                source.status = "failed"
-                self.write(f"  x {source.data_source_id}: failed")
+                if source.status != "interrupted":
+                    source.status = "failed"
+                self.write(f"  x {source.data_source_id}: {source.status}")
         elif event.diagnostic_event is not None:
             self._diagnostic(event.diagnostic_event)
 
@@ -464,7 +465,13 @@ class EngineRunner:
                     return self._not_started(operation, "while it waited for the stack's lock")
                 try:
                     self._prepare()
+                    if self.interrupts.first is not None:
+                        return self._not_started(operation, "before the engine started")
                     return self._run_once(operation)
+                except EngineError:
+                    if self.interrupts.first is not None:  # a signal cut a command short
+                        return self._not_started(operation, "before the engine started")
+                    raise
                 except _Retry:
                     continue
                 except _Busy as busy:

@@ -79,17 +79,30 @@ class Interrupts:
             os._exit(self.exit_code)
 
 
+_CURRENT: Interrupts | None = None
+
+
 @contextlib.contextmanager
 def handling() -> Iterator[Interrupts]:
-    """Handle SIGINT and SIGTERM for the block (the command's whole run); outside the main
-    thread (a test calling a command), signals are left as they are."""
+    """Handle SIGINT and SIGTERM for the block (a command's whole run, from before its
+    arguments are read); outside the main thread (a test calling a command), signals are left
+    as they are."""
+    global _CURRENT  # noqa: PLW0603 - signal dispositions are process-wide
     interrupts = Interrupts()
     if threading.current_thread() is not threading.main_thread():
         yield interrupts
         return
     previous = {signum: signal.signal(signum, interrupts._handle) for signum in SIGNALS}
+    _CURRENT = interrupts
     try:
         yield interrupts
     finally:
+        _CURRENT = None
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+def current() -> Interrupts:
+    """The signals of the command being run (see :func:`handling`); a fresh, empty record
+    when none is handled."""
+    return _CURRENT or Interrupts()

@@ -71,56 +71,56 @@ def run(args: argparse.Namespace) -> int:
     summary: list[dict[str, Any]] = []
     failed = False
     problem: AcumaticaDataSourceError | None = None
-    with interrupts.handling() as received:
-        for result in results:
-            environment = result.environment
-            assert environment is not None
-            entry: dict[str, Any] = {"file": result.file, "stack": environment.environment}
-            summary.append(entry)
-            if failed or received.first is not None:
-                entry["status"] = "not_applied"
-                continue
-            output.note(f"promote: applying {result.file} to stack {environment.environment}")
-            settings = EngineSettings(
-                state_dir=EngineSettings.state_directory(args.state),
-                stack=environment.environment,
-                sessions_per_site=args.sessions_per_site,
-                clear_pending=args.clear_pending,
-                force=args.force,
-                wait_lock=args.wait_lock,
+    received = interrupts.current()
+    for result in results:
+        environment = result.environment
+        assert environment is not None
+        entry: dict[str, Any] = {"file": result.file, "stack": environment.environment}
+        summary.append(entry)
+        if failed or received.first is not None:
+            entry["status"] = "not_applied"
+            continue
+        output.note(f"promote: applying {result.file} to stack {environment.environment}")
+        settings = EngineSettings(
+            state_dir=EngineSettings.state_directory(args.state),
+            stack=environment.environment,
+            sessions_per_site=args.sessions_per_site,
+            clear_pending=args.clear_pending,
+            force=args.force,
+            wait_lock=args.wait_lock,
+        )
+        try:
+            outcome = EngineRunner(
+                environment,
+                settings,
+                write=output.note,
+                progress=output.note if args.format == "text" else None,
+                interrupts=received,
+            ).run("up")
+        except AcumaticaDataSourceError as exc:  # no engine, no passphrase, a locked stack
+            entry.update(status="failed", reason=str(exc), error={"kind": exc.kind})
+            output.failure(exc)
+            failed, problem = True, problem or exc
+            continue
+        entry.update(outcome.as_dict(versioned=False))
+        entry.pop("command", None)
+        reasons = [
+            f"{source.description} ({why})"
+            for source in outcome.data_sources
+            if (why := blocking(source)) is not None
+        ]
+        if outcome.status == "interrupted":
+            entry.update(status="interrupted", reason=f"interrupted by {outcome.signal}")
+        elif not outcome.succeeded or reasons:
+            entry.update(
+                status="failed",
+                reason="not promoted further: " + ", ".join(reasons)
+                if reasons
+                else "the deployment failed",
             )
-            try:
-                outcome = EngineRunner(
-                    environment,
-                    settings,
-                    write=output.note,
-                    progress=output.note if args.format == "text" else None,
-                    interrupts=received,
-                ).run("up")
-            except AcumaticaDataSourceError as exc:  # no engine, no passphrase, a locked stack
-                entry.update(status="failed", reason=str(exc), error={"kind": exc.kind})
-                output.failure(exc)
-                failed, problem = True, problem or exc
-                continue
-            entry.update(outcome.as_dict(versioned=False))
-            entry.pop("command", None)
-            reasons = [
-                f"{source.description} ({why})"
-                for source in outcome.data_sources
-                if (why := blocking(source)) is not None
-            ]
-            if outcome.status == "interrupted":
-                entry.update(status="interrupted", reason=f"interrupted by {outcome.signal}")
-            elif not outcome.succeeded or reasons:
-                entry.update(
-                    status="failed",
-                    reason="not promoted further: " + ", ".join(reasons)
-                    if reasons
-                    else "the deployment failed",
-                )
-                failed = True
-            else:
-                entry["status"] = "applied"
+            failed = True
+        else:
+            entry["status"] = "applied"
     status = "interrupted" if received.first is not None else ("failed" if failed else "succeeded")
     if args.format == "json":
         document = {

@@ -106,15 +106,15 @@ def run(args: argparse.Namespace) -> int:
         f"{args.command} {settings.stack}: {len(environment.data_sources)} data source(s) "
         f"from {args.env}"
     )
-    with interrupts.handling() as received:
-        runner = EngineRunner(
-            environment,
-            settings,
-            write=output.note,
-            progress=output.note if args.format == "text" else None,
-            interrupts=received,
-        )
-        result = runner.run(args.command)
+    received = interrupts.current()
+    runner = EngineRunner(
+        environment,
+        settings,
+        write=output.note,
+        progress=output.note if args.format == "text" else None,
+        interrupts=received,
+    )
+    result = runner.run(args.command)
     print_result(result, args.format)
     return exit_code(result, received)
 

@@ -97,8 +97,10 @@ def run(args: argparse.Namespace) -> int:
                 "next step and close their sessions"
             )
 
+    received = interrupts.current()
+    if received.first is not None:  # a signal came while the file was read
+        options.cancellation.cancel(f"the command received {received.describe()}")
     with (
-        interrupts.handling() as received,
         received.on_signal(cancel),
         SecretResolver(environment.vault) as resolver,
         _progress_lines(board, enabled=args.format == "text"),
