@@ -108,6 +108,7 @@ class SecretResolver:
         self._vault: _Vault | None = None
         self._closed = False
         self._down: SecretError | None = None
+        self._token_lock = threading.Lock()
         self._redact = Redactor()
         self._engines: SingleFlight[str, Engine | None] = SingleFlight()
         self._reads: SingleFlight[tuple[str, str, int | None], KvSecret] = SingleFlight()
@@ -344,27 +345,31 @@ class SecretResolver:
     def _call(self, vault: _Vault, ctx: CallContext, action: Callable[[], T]) -> T:
         """Run ``action`` with a live token; after a 403, retry once if the token was replaced.
 
-        Once Vault itself failed (see :data:`_FOR_THE_RUN`), fail at once with that cause."""
-        down = self._down
-        if down is not None:
-            raise down.about(ctx.reference)
+        Once Vault itself failed (see :data:`_FOR_THE_RUN`), fail at once with that cause; the
+        token is checked by one caller at a time, so those waiting see that caller's failure
+        instead of trying again."""
         try:
-            return self._call_once(vault, ctx, action)
+            self._fail_fast(ctx)
+            with self._token_lock:
+                self._fail_fast(ctx)
+                generation = vault.tokens.ensure(vault.client, ctx)
+            try:
+                return action()
+            except SecretAccessDenied as exc:
+                denied = exc
+            if vault.tokens.recheck(generation, vault.client, ctx):
+                return action()
+            raise denied
         except _FOR_THE_RUN as exc:
             with self._lock:
                 if self._down is None:
                     self._down = exc
             raise
 
-    def _call_once(self, vault: _Vault, ctx: CallContext, action: Callable[[], T]) -> T:
-        generation = vault.tokens.ensure(vault.client, ctx)
-        try:
-            return action()
-        except SecretAccessDenied as exc:
-            denied = exc
-        if vault.tokens.recheck(generation, vault.client, ctx):
-            return action()
-        raise denied
+    def _fail_fast(self, ctx: CallContext) -> None:
+        down = self._down
+        if down is not None:
+            raise down.about(ctx.reference)
 
     def _engine(self, vault: _Vault, ref: VaultSecretRef) -> Engine | None:
         loc = ref.vault
