@@ -62,6 +62,8 @@ def test_json_format(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     assert main(["validate", "--format", "json", str(bad)]) == 1
     report = json.loads(capsys.readouterr().out)
     assert report == {
+        "version": 1,
+        "command": "validate",
         "valid": False,
         "errors": [
             {
