@@ -81,9 +81,18 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     return report
 
 
+@pytest.fixture(autouse=True)
+def _verdicts(request: pytest.FixtureRequest, collector: Collector) -> Iterator[None]:
+    """Mark the figures a test recorded with whether the test passed (its verdict)."""
+    before = len(collector.rows)
+    yield
+    for figures in collector.rows[before:]:
+        figures.verdict_correct = request.node.stash.get(PASSED, False)
+
+
 @pytest.fixture
 def scenario(
-    request: pytest.FixtureRequest, tmp_path: Path, pulumi_cli: PulumiCli, collector: Collector
+    tmp_path: Path, pulumi_cli: PulumiCli, collector: Collector
 ) -> Iterator[ScenarioFactory]:
     scenarios: list[Scenario] = []
     with contextlib.ExitStack() as stack:
@@ -103,7 +112,6 @@ def scenario(
 
         yield start
         for started in scenarios:
-            started.figures.verdict_correct = request.node.stash.get(PASSED, False)
             started.finish()
         for started in scenarios:
             assert started.secret_hits() == [], "secret values found in state or output"
