@@ -22,8 +22,9 @@ typecheck:
 pytest:
 	$(RUN) pytest
 
-schema: setup  ## regenerate schema.json from the models
-	$(RUN) acumatica-ds schema > schema.json
+schema: setup  ## regenerate environment.schema.json and the package schema schema.json
+	$(RUN) acumatica-ds schema > environment.schema.json
+	$(RUN) python -m acumatica_datasource.resource.package_schema > schema.json
 
 pulumi: setup  ## locate or build the Pulumi CLI (a one-time build of a few minutes)
 	$(RUN) python -m acumatica_datasource.tooling

@@ -6,8 +6,10 @@
 3. ``acumatica-ds validate``, ``verify`` and ``up`` on examples/quickstart/environment.yaml
    (its sandbox URL pointed at the running sandbox), printing verification results and the
    OAuth callback URL to register in Acumatica;
-4. ``acumatica-ds destroy``, then stop both servers (by process id) and check that no
-   Acumatica session was left open.
+4. ``acumatica-ds destroy``;
+5. examples/yaml-program through the plain ``pulumi`` CLI (the provider plugin and the YAML
+   language host): ``pulumi up``, its outputs, ``pulumi destroy``;
+6. stop both servers (by process id) and check that no Acumatica session was left open.
 
 The first run builds the Pulumi CLI from the Go module proxy (a few minutes, once).
 """
@@ -38,6 +40,8 @@ SECRETS = {
     "probe_client_secret": "Quickstart-Probe-Secret",
 }
 CLI = [sys.executable, "-m", "acumatica_datasource"]
+TOOLING = [sys.executable, "-m", "acumatica_datasource.tooling"]
+YAML_PROGRAM = ROOT / "examples" / "yaml-program"
 
 
 def say(text: str) -> None:
@@ -76,6 +80,52 @@ def open_sessions(url: str) -> int:
         return int(json.load(response)["open_sessions"])
 
 
+def pulumi_bin_dir() -> str:
+    """The directory of the Pulumi CLI (and beside it the YAML language host)."""
+    found = subprocess.run(
+        [*TOOLING, "--print", "bin-dir"], check=True, capture_output=True, text=True
+    )
+    return found.stdout.strip()
+
+
+def yaml_program(work: Path, url: str, vault_address: str, env: dict[str, str]) -> None:
+    """The YAML example in a copy (its plugins.providers path points at ../../.venv/bin)."""
+    project = work / "examples" / "yaml-program"
+    shutil.copytree(YAML_PROGRAM, project)
+    (work / ".venv").symlink_to(Path(sys.executable).parent.parent)
+    bin_dir = pulumi_bin_dir()
+    pulumi_env = {
+        **{k: v for k, v in env.items() if not k.startswith(("VAULT_", "BAO_"))},
+        "PATH": bin_dir + os.pathsep + env.get("PATH", ""),
+        "PULUMI_BACKEND_URL": f"file://{work / 'yaml-state'}",
+        "PULUMI_HOME": str(work / "pulumi-home"),
+        "PULUMI_SKIP_UPDATE_CHECK": "true",
+        "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
+    }
+    (work / "yaml-state").mkdir()
+    commands = [
+        ["stack", "init", "dev"],
+        ["config", "set", "siteUrl", url],
+        ["config", "set", "acumatica:vaultAddress", vault_address],
+        ["config", "set", "--secret", "acumatica:vaultToken", "root"],
+        ["config", "set", "--secret", "verifierPassword", SECRETS["password"]],
+        ["up", "--yes"],
+        ["stack", "output", "oauthCallbackUrl"],
+        ["destroy", "--yes"],
+    ]
+    for args in commands:
+        shown = [a if a != SECRETS["password"] and a != "root" else "***" for a in args]
+        print(f"$ pulumi {' '.join(shown)}", flush=True)
+        done = subprocess.run(
+            [f"{bin_dir}/pulumi", *args, "--non-interactive"],
+            cwd=project,
+            env=pulumi_env,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise SystemExit(f"demo: `pulumi {args[0]}` exited {done.returncode}")
+
+
 def main() -> int:
     """Run the demo; 0 when every step worked."""
     started = time.monotonic()
@@ -85,7 +135,7 @@ def main() -> int:
     env.pop("PULUMI_BACKEND_URL", None)
 
     say("Pulumi CLI (built once from the Go module proxy when none is installed)")
-    subprocess.run([sys.executable, "-m", "acumatica_datasource.tooling"], check=True)
+    subprocess.run(TOOLING, check=True)
 
     say("starting the Acumatica sandbox and an OpenBao dev server on loopback")
     sandbox, url = start_sandbox(env)
@@ -101,7 +151,8 @@ def main() -> int:
 
             environment = work / "quickstart.yaml"
             text = (QUICKSTART / "environment.yaml").read_text().replace(PLACEHOLDER_URL, url)
-            environment.write_text(text.replace("../../schema.json", str(ROOT / "schema.json")))
+            schema = str(ROOT / "environment.schema.json")
+            environment.write_text(text.replace("../../environment.schema.json", schema))
             state = ["--state", str(work / "state")]
 
             say("validate: offline checks of the environment file")
@@ -114,6 +165,10 @@ def main() -> int:
             run(["up", "--env", str(environment), *state], env)
             say("destroy: remove the data sources from the stack")
             run(["destroy", "--env", str(environment), *state], env)
+
+            say("examples/yaml-program: plain `pulumi up` of a Pulumi YAML program (the plugin)")
+            vault.put("acumatica/yaml", SECRETS)
+            yaml_program(work, url, vault.address, env)
 
             leaked = open_sessions(url)
             say(f"Acumatica sessions left open: {leaked}")

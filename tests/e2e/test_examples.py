@@ -3,7 +3,10 @@ Pulumi.yaml program (pulumi_program/), against the sandbox with secrets in OpenB
 
 from __future__ import annotations
 
+import os
 import runpy
+import shutil
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -125,3 +128,39 @@ def auto_config(value: str) -> object:
     from pulumi import automation as auto
 
     return auto.ConfigValue(value=value)
+
+
+def run_example(directory: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """``python run.py ARGS`` in ``directory``, as a user would, without their Pulumi settings."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("PULUMI_", "VAULT_"))}
+    return subprocess.run(
+        [sys.executable, "run.py", *args],
+        cwd=directory,
+        env={**environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+
+def test_python_program_runs_from_a_fresh_clone(tmp_path: Path, pulumi_cli: object) -> None:
+    """A fresh clone has no .state directory: preview must create it, not fail with a
+    traceback; missing settings and bad arguments are clear messages too."""
+    example = tmp_path / "python-program"
+    shutil.copytree(ROOT / "examples" / "python-program", example)
+    home = str(tmp_path / "pulumi-home")
+    preview = run_example(example, "preview", PULUMI_CONFIG_PASSPHRASE="x", PULUMI_HOME=home)
+    assert preview.returncode == 0, preview.stdout + preview.stderr
+    assert "Traceback" not in preview.stdout + preview.stderr
+    assert "erp-oauth" in preview.stdout
+    assert (example / ".state").is_dir()
+
+    no_passphrase = run_example(example, "preview", PULUMI_HOME=home)
+    assert no_passphrase.returncode == 2
+    assert "PULUMI_CONFIG_PASSPHRASE is not set" in no_passphrase.stderr
+    bad = run_example(example, "deploy", PULUMI_CONFIG_PASSPHRASE="x", PULUMI_HOME=home)
+    assert bad.returncode == 2
+    assert "invalid choice: 'deploy'" in bad.stderr
+    for result in (no_passphrase, bad):
+        assert "Traceback" not in result.stdout + result.stderr

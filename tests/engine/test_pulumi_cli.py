@@ -282,6 +282,19 @@ def test_offline_environment_defaults(tmp_path: Path) -> None:
     ]
 
 
+def test_offline_environment_creates_the_state_directory_it_names(tmp_path: Path) -> None:
+    """A fresh clone has no state directory; the engine refuses a file:// URL to none."""
+    state = tmp_path / "fresh" / ".state"
+    env = offline_environment(state, "pass", environ={"PATH": "/bin"})
+    assert env["PULUMI_BACKEND_URL"] == f"file://{state.resolve()}"
+    assert state.is_dir()
+    other = offline_environment(
+        tmp_path / "unused", "pass", environ={"PATH": "/bin", "PULUMI_BACKEND_URL": "s3://b"}
+    )
+    assert other["PULUMI_BACKEND_URL"] == "s3://b"
+    assert not (tmp_path / "unused").exists()
+
+
 def test_offline_environment_keeps_user_settings(tmp_path: Path) -> None:
     env = offline_environment(
         tmp_path / "state",

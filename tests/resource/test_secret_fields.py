@@ -59,6 +59,9 @@ CONSUMERS = textwrap.dedent(
         report = verify_data_source(source, callback_url=None, secrets=resolver,
                                     options=VerifyOptions())
     result["verified"] = sorted(report.secret_versions)
+    from acumatica_datasource.resource.package_schema import package_schema
+    basic = package_schema()["types"]["acumatica:index:BasicAuthentication"]
+    result["schema"] = basic["properties"]["totpSeed"]["oneOf"]
     print(json.dumps(result, default=str))
     """
 )
@@ -107,3 +110,7 @@ def test_adding_a_secret_field_in_the_model_is_enough(tmp_path: Path) -> None:
     assert result["unchanged"] is True
     assert result["changed"] == [new_path]
     assert result["verified"] == ["env:PW", "env:TOTP"]
+    assert result["schema"] == [
+        {"type": "string"},
+        {"$ref": "#/types/acumatica:index:SecretReference"},
+    ]

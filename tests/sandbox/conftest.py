@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.support.sandbox import Control, SandboxFactory, running_sandbox
+from tests.support.sandbox import Control, SandboxFactory, login, logout, running_sandbox
 
 from acumatica_datasource.sandbox import Sandbox
 
@@ -43,3 +43,11 @@ def control(site: Sandbox) -> Iterator[Control]:
     with Control(site.url) as ctl:
         yield ctl
         assert ctl.open_sessions() == 0, "the test left a session open"
+
+
+@pytest.fixture
+def session(client: httpx.Client, control: Control) -> Iterator[httpx.Client]:
+    """The default client, signed in; signed out afterwards (``control`` checks none is left)."""
+    assert login(client).status_code == 204
+    yield client
+    assert logout(client).status_code == 204

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from tests.support.sandbox import reference_definitions
 
 COMMAND = [sys.executable, "-m", "acumatica_datasource", "sandbox"]
 
@@ -130,4 +131,51 @@ def test_missing_config_file_exits_2(tmp_path: Path) -> None:
     result = _run_bad("--config", str(missing))
     assert result.returncode == 2
     assert f"{missing}: cannot read the config file" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def _vendors(url: str) -> int:
+    with httpx.Client(base_url=url) as client:
+        body = {"name": "admin", "password": "secret1", "tenant": "ACME"}
+        assert client.post("/entity/auth/login", json=body).status_code == 204
+        status = client.get("/entity/Default/24.200.001/Vendor", params={"$top": 1}).status_code
+        assert client.post("/entity/auth/logout", content=b"").status_code == 204
+    return status
+
+
+def test_definitions_option_serves_every_defined_entity() -> None:
+    with _sandbox_process("--definitions", reference_definitions()) as (process, url):
+        assert _vendors(url) == 200
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=15)
+        assert process.returncode == 0
+
+
+def test_definitions_key_is_relative_to_the_config_file(tmp_path: Path) -> None:
+    folder = tmp_path / "definitions"
+    folder.mkdir()
+    (folder / "Default_24.200.001.json").write_bytes(
+        (Path(reference_definitions()) / "Default_24.200.001.json").read_bytes()
+    )
+    config = tmp_path / "sandbox.yaml"
+    config.write_text("definitions: definitions\ntenants: [{name: ACME}]\n", encoding="utf-8")
+    with _sandbox_process("--config", str(config)) as (process, url):
+        with httpx.Client(base_url=url) as client:
+            assert client.get("/entity/Default/24.200.001/swagger.json").status_code == 200
+            tags = client.get("/entity/Default/24.200.001/swagger.json").json()["tags"]
+            assert any(tag["name"] == "Vendor" for tag in tags)
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=15)
+
+
+def test_unusable_definitions_exit_2_naming_the_directory(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [*COMMAND, "--definitions", str(tmp_path / "missing")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert f"{tmp_path / 'missing'}: not a directory" in result.stderr
     assert "Traceback" not in result.stderr

@@ -1,4 +1,4 @@
-"""schema.json: up to date, valid JSON Schema, and in agreement with the models."""
+"""environment.schema.json: up to date, valid JSON Schema, and in agreement with the models."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ ROOT = Path(__file__).parents[2]
 
 
 def test_schema_json_is_up_to_date() -> None:
-    committed = json.loads((ROOT / "schema.json").read_text())
-    assert committed == json_schema(), "schema.json is stale: run `make schema`"
+    committed = json.loads((ROOT / "environment.schema.json").read_text())
+    assert committed == json_schema(), "environment.schema.json is stale: run `make schema`"
 
 
 def test_schema_is_valid_draft_2020_12() -> None:

@@ -104,7 +104,7 @@ def test_exit_codes_come_from_error_types() -> None:
 
 def test_schema_command_prints_schema_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["schema"]) == 0
-    assert capsys.readouterr().out == (ROOT / "schema.json").read_text()
+    assert capsys.readouterr().out == (ROOT / "environment.schema.json").read_text()
 
 
 def test_console_script_does_not_import_pulumi_or_hvac(tmp_path: Path) -> None:

@@ -2,6 +2,6 @@
 
 The convention: a test directory's own helpers live in its ``support.py`` (e.g.
 ``tests.verify.support``); helpers that several directories use live in this package, one
-module per thing they stand up or check (``sandbox``, ``site``, ``openbao``, ``pulumi_engine``,
-``e2e``).
+module per thing they stand up or check (``sandbox``, ``site``, ``openbao``, ``postgres``,
+``pulumi_engine``, ``e2e``, ``processes``).
 """

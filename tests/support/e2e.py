@@ -70,6 +70,9 @@ class World:
     vault_token: str = "root"
     secrets: set[str] = field(default_factory=lambda: set(SECRETS.values()))
     """Secret values to look for besides those written through the OpenBao helper."""
+    extra_env: dict[str, str] = field(default_factory=dict)
+    """More variables for the commands, e.g. ``PULUMI_BACKEND_URL`` of a PostgreSQL backend
+    and its ``PGPASSWORD`` (the state directory's file backend without one)."""
 
     @property
     def control(self) -> Control:
@@ -89,6 +92,7 @@ class World:
             ACUMATICA_DS_STATE_DIR=str(self.state_dir),
             PYTHONPATH=str(REPO_ROOT),
         )
+        env.update(self.extra_env)
         return env
 
     def write_environment(self, name: str, document: dict[str, Any]) -> Path:
@@ -121,7 +125,7 @@ class World:
     # --- state --------------------------------------------------------------------------------
 
     def pulumi_env(self) -> dict[str, str]:
-        env = {**self.env(), "PULUMI_BACKEND_URL": f"file://{self.state_dir}"}
+        env = {"PULUMI_BACKEND_URL": f"file://{self.state_dir}", **self.env()}
         env["PULUMI_HOME"] = str(self.state_dir / ".pulumi-home")
         env["PULUMI_SKIP_UPDATE_CHECK"] = "true"
         return env
@@ -156,7 +160,8 @@ class World:
         }
 
     def state_texts(self) -> list[str]:
-        """The raw checkpoint files and `pulumi stack export` of every stack."""
+        """The raw checkpoint files (of a file backend) and `pulumi stack export` of every
+        stack."""
         texts = [p.read_text() for p in (self.state_dir / ".pulumi").rglob("*.json")]
         for workspace in self.workspaces():
             exported = subprocess.run(

@@ -33,6 +33,7 @@ from typing import Any
 
 import hvac
 import requests
+from tests.support.processes import stop_process
 
 ROOT_TOKEN = "root"
 
@@ -156,14 +157,7 @@ class OpenBaoServer:
             self._admin.adapter.close()
             self._admin = None
         process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=timeout)
+        stop_process(process, signal.SIGTERM, timeout)
 
     @property
     def running(self) -> bool:

@@ -7,6 +7,8 @@ Import as ``from tests.support.sandbox import ...`` (pytest runs with ``pythonpa
 * :class:`Control` - the ``/_sandbox`` control API through raw httpx.
 * :func:`login` / :func:`logout` - cookie sessions with raw httpx.
 * :func:`pkce_pair`, :func:`authorization_code` - the OAuth authorization-code round trip.
+* :func:`reference_definitions` - the reference endpoint definitions directory beside the
+  repository (``../shared/reference/acumatica-endpoints``), or a skip when it is absent.
 
 Constants name the built-in tenant's users and applications.
 """
@@ -21,10 +23,12 @@ import re
 import secrets
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+import pytest
 
 from acumatica_datasource.sandbox import Sandbox, SandboxConfig, default_config_data
 
@@ -39,6 +43,18 @@ PASSWORD_CLIENT_SECRET = "v3rify"
 
 #: ``make_sandbox(**overrides)`` fixtures return a started sandbox.
 SandboxFactory = Callable[..., Sandbox]
+
+#: Acumatica's Default endpoint definitions: reference data read at test time, never copied.
+REFERENCE_DEFINITIONS = (
+    Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "acumatica-endpoints"
+)
+
+
+def reference_definitions() -> str:
+    """The reference definitions directory; skips the calling test when it is absent."""
+    if not REFERENCE_DEFINITIONS.is_dir():
+        pytest.skip(f"the reference endpoint definitions are absent ({REFERENCE_DEFINITIONS})")
+    return str(REFERENCE_DEFINITIONS)
 
 
 def _merge(base: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:

@@ -190,6 +190,14 @@ class Progress:
             detail = _describe_update(source)
         if op != "same" or self.operation == "refresh":
             self.write(f"  {SYMBOLS.get(op, '*')} {op:<8} {source.data_source_id}{detail}")
+        moved = _callback_change(old, new) if op in ("update", "replace") else None
+        if moved is not None:
+            text = (
+                f"callback URL {moved[0]} -> {moved[1]}: register the new one in the "
+                "connected application's Redirect URIs in Acumatica"
+            )
+            self.write(f"    {text}")
+            source.say("warning", text)
 
     def _applied(self, source: DataSourceResult, op: str, meta: Any) -> None:
         outputs = dict(getattr(meta.new, "outputs", None) or {}) if meta.new else {}
@@ -253,6 +261,14 @@ def _step(op: Any) -> str:
 
 def _known(value: Any) -> Any:
     return None if value == UNKNOWN else value
+
+
+def _callback_change(old: Mapping[str, Any], new: Mapping[str, Any]) -> tuple[str, str] | None:
+    """The callback URL before and after a step, when it changes (both known)."""
+    before, after = old.get("callback_url"), new.get("callback_url")
+    if _known(before) and _known(after) and before != after:
+        return str(before), str(after)
+    return None
 
 
 def _field_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[FieldChange]:

@@ -35,6 +35,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="YAML or JSON sandbox config (default: the built-in ACME tenant)",
     )
+    parser.add_argument(
+        "--definitions",
+        metavar="DIR",
+        help="a directory of Acumatica endpoint definition files (e.g. Default_24.200.001.json "
+        "or a site's swagger.json): serve every entity they define (overrides the config's "
+        "definitions key)",
+    )
 
 
 class _ConfigFileError(Exception):
@@ -69,8 +76,12 @@ def _node_line(root: yaml.Node | None, path: str) -> int | None:
     return line
 
 
-def load_config(path: str) -> SandboxConfig:
-    """Read and validate a YAML/JSON config file; raise with one line per problem."""
+def load_config(path: str, definitions: str | None = None) -> SandboxConfig:
+    """Read and validate a YAML/JSON config file; raise with one line per problem.
+
+    A relative ``definitions`` path in the file is taken from the file's directory;
+    ``definitions`` (the command line's) replaces the file's.
+    """
     import yaml
 
     from acumatica_datasource.sandbox import SandboxConfig, SandboxConfigError
@@ -95,6 +106,10 @@ def load_config(path: str) -> SandboxConfig:
         raise _ConfigFileError(
             [f"{path}:1: the config must be a mapping of keys (build_version, tenants, ...)"]
         )
+    if definitions is not None:
+        data["definitions"] = definitions
+    elif isinstance(data.get("definitions"), str):
+        data["definitions"] = str(Path(path).parent / data["definitions"])
     try:
         return SandboxConfig.from_mapping(data)
     except SandboxConfigError as exc:
@@ -117,16 +132,28 @@ def _ready(url: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Serve until SIGINT/SIGTERM (exit 0); exit 2 on a bad config or an unusable address."""
-    from acumatica_datasource.sandbox import default_config, serve
+    from acumatica_datasource.sandbox import (
+        SandboxConfig,
+        SandboxConfigError,
+        default_config_data,
+        serve,
+    )
 
-    config = default_config()
-    if args.config:
-        try:
-            config = load_config(args.config)
-        except _ConfigFileError as exc:
-            for line in exc.lines:
-                print(line, file=sys.stderr)
-            return EXIT_USAGE
+    try:
+        if args.config:
+            config = load_config(args.config, args.definitions)
+        else:
+            data = default_config_data()
+            data["definitions"] = args.definitions
+            config = SandboxConfig.from_mapping(data)
+    except _ConfigFileError as exc:
+        for line in exc.lines:
+            print(line, file=sys.stderr)
+        return EXIT_USAGE
+    except SandboxConfigError as exc:
+        for problem in exc.problems:
+            print(f"acumatica-ds sandbox: --{problem}", file=sys.stderr)
+        return EXIT_USAGE
     if not 0 <= args.port <= 65535:
         print(f"acumatica-ds sandbox: --port must be 0..65535, not {args.port}", file=sys.stderr)
         return EXIT_USAGE

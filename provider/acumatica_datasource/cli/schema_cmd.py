@@ -11,7 +11,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Print the schema that ``schema.json`` must equal."""
+    """Print the schema that ``environment.schema.json`` must equal."""
     from acumatica_datasource.spec.schema import json_schema_text
 
     sys.stdout.write(json_schema_text())

@@ -28,7 +28,8 @@ def declare_environment(
 def declare(
     environment: Environment, *, opts: pulumi.ResourceOptions | None = None
 ) -> dict[str, AcumaticaDataSource]:
-    """Resources for an already validated environment."""
+    """Resources for an already validated environment, named by their ids; a data source's
+    ``previous_ids`` are aliases, so Pulumi keeps what it recorded under an old id."""
     vault = (
         environment.vault.model_dump(mode="json", exclude_none=True)
         if environment.vault is not None
@@ -37,6 +38,7 @@ def declare(
     resources: dict[str, AcumaticaDataSource] = {}
     for source in environment.data_sources:
         fields: dict[str, Any] = source.model_dump(mode="json", exclude_none=True)
+        aliases = [pulumi.Alias(name=previous) for previous in source.previous_ids]
         resources[source.data_source_id] = AcumaticaDataSource(
             source.data_source_id,
             description=fields["description"],
@@ -51,6 +53,8 @@ def declare(
             expose_connection_string=fields["expose_connection_string"],
             callback_base_url=environment.callback_base_url,
             vault=vault,
-            opts=opts,
+            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(aliases=aliases))
+            if aliases
+            else opts,
         )
     return resources

@@ -23,8 +23,10 @@ source also go to the command line that started the engine.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
+import os
 import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping
@@ -38,14 +40,17 @@ from acumatica_datasource.errors import AcumaticaDataSourceError
 from acumatica_datasource.resource import outputs as out
 from acumatica_datasource.resource.properties import (
     INPUT_PROPERTIES,
+    SECRET_PROPERTY_PATHS,
     UNKNOWN,
     Checked,
     check_properties,
     data_source_callback_url,
     is_unknown,
+    lookup,
     normalized_properties,
     preview_properties,
     property_path,
+    put,
     secret_paths_in,
     secret_references,
 )
@@ -167,19 +172,17 @@ class DiffOutcome:
 class DataSourceLifecycle:
     """Reconciles data sources; every step is safe to repeat.
 
-    ``settings`` are the provider-wide settings (from ``configure``); ``environ`` replaces
-    ``os.environ`` for what the secret resolvers read (the plugin adds the Vault credentials
-    of its configuration there); ``channel`` is the command line's run channel, if any.
+    ``settings`` are the provider-wide settings (from ``configure``); the secret resolvers
+    read the environment and the Vault credentials of the settings; ``channel`` is the command
+    line's run channel, if any.
     """
 
     def __init__(
-        self,
-        settings: ProviderSettings | None = None,
-        *,
-        environ: Mapping[str, str] | None = None,
-        channel: RunChannel | None = None,
+        self, settings: ProviderSettings | None = None, *, channel: RunChannel | None = None
     ) -> None:
         self.settings = settings or ProviderSettings()
+        credentials = self.settings.credentials
+        self._resolvers = SecretResolvers({**os.environ, **credentials} if credentials else None)
         self.channel = channel
         self.cancellation = Cancellation()
         """Set by :meth:`cancel`: no verification starts, those under way stop."""
@@ -188,7 +191,6 @@ class DataSourceLifecycle:
         self._verify_options = dataclasses.replace(
             self.settings.verify_options, cancellation=self.cancellation, board=self.board
         )
-        self._resolvers = SecretResolvers(environ)
         self._busy = 0
         self._busy_lock = threading.Lock()
 
@@ -324,7 +326,10 @@ class DataSourceLifecycle:
         """The outputs a create or update would record, as far as they are known offline:
         inputs, id and callback URL; the verification and secret versions are unknown."""
         checked = check_properties(props, default_mode=self.settings.default_mode)
-        outputs = {key: props[key] for key in INPUT_PROPERTIES if key in props}
+        outputs = copy.deepcopy({key: props[key] for key in INPUT_PROPERTIES if key in props})
+        for path in SECRET_PROPERTY_PATHS:  # a Pulumi secret is recorded as a fingerprint
+            if isinstance(lookup(outputs, path), str):
+                put(outputs, path, UNKNOWN)
         outputs["callback_url"] = props.get("callback_url", UNKNOWN)
         outputs["data_source_id"] = props.get("data_source_id", UNKNOWN)
         source = checked.source if checked.complete else None
@@ -345,10 +350,13 @@ class DataSourceLifecycle:
         id_: str,
         recorded: Mapping[str, Any],
         inputs: Mapping[str, Any] | None = None,
+        *,
+        warn: Warn = warn_on_stderr,
     ) -> dict[str, Any]:
         """Refresh: verify again (unless mode is off) and return the outputs with what changed
-        in the world. ``inputs`` (the plugin has them) carry the Pulumi secret values that the
-        outputs hold only as fingerprints; without them such a data source is not verified."""
+        in the world; a failed verification is recorded (and warned about), not raised.
+        ``inputs`` (the plugin has them) carry the Pulumi secret values that the outputs hold
+        only as fingerprints; without them such a data source is not verified."""
         olds = self._upgraded(recorded, id_)
         given = inputs is not None and not any(is_unknown(v) for v in inputs.values())
         checked = check_properties(
@@ -370,6 +378,12 @@ class DataSourceLifecycle:
             report = self._verify(source, checked, self._resolver(checked), "read")
         if report.interrupted is not None:
             _interrupted(source, report)
+        if not report.passed:
+            self._warn(
+                warn,
+                source.data_source_id,
+                _failure_message(source, report) + " (recorded as failed)",
+            )
         refreshed = dict(olds)
         refreshed["verification"] = out.verification_output(report, source.verification.mode)
         refreshed["secret_versions"] = {

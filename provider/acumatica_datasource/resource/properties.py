@@ -24,6 +24,7 @@ from acumatica_datasource.spec import (
     callback_url,
     secret_subpaths,
 )
+from acumatica_datasource.spec.models import SECRET_PATHS
 from acumatica_datasource.spec.problems import Loc, format_path, problems_from_errors
 from acumatica_datasource.spec.references import INLINE_CONTEXT
 from acumatica_datasource.spec.urls import UrlProblem, normalize_callback_base, slugify
@@ -185,6 +186,12 @@ def secret_references(source: DataSource) -> dict[tuple[str, ...], SecretReferen
         (SPEC_TO_PROPERTY.get(path[0], path[0]), *path[1:]): reference
         for path, reference in source.secret_references().items()
     }
+
+
+SECRET_PROPERTY_PATHS: tuple[tuple[str, ...], ...] = tuple(
+    (SPEC_TO_PROPERTY.get(path[0], path[0]), *path[1:]) for path in SECRET_PATHS
+)
+"""The secret fields (``SECRET_PATHS``) as property paths."""
 
 
 def secret_paths_in(property_name: str) -> tuple[tuple[str, ...], ...]:

@@ -22,7 +22,11 @@ from pulumi import dynamic
 from acumatica_datasource import environment_variables as variables
 from acumatica_datasource.errors import AcumaticaDataSourceError
 from acumatica_datasource.resource.engine_watch import EngineWatch
-from acumatica_datasource.resource.lifecycle import DataSourceError, DataSourceLifecycle, fail
+from acumatica_datasource.resource.lifecycle import (
+    DataSourceError,
+    DataSourceLifecycle,
+    fail,
+)
 from acumatica_datasource.resource.properties import failure_property, property_path
 from acumatica_datasource.resource.run_channel import RunChannel
 from acumatica_datasource.resource.settings import ProviderSettings

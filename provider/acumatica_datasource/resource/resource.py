@@ -25,7 +25,7 @@ TYPE_TOKEN = "pulumi-python:dynamic/acumatica:DataSource"
 class AcumaticaDataSource(dynamic.Resource, module="acumatica", name="DataSource"):
     """An Acumatica data source of a BI server, verified before it is recorded.
 
-    Inputs follow the data-source spec (see ``schema.json``); secrets are references
+    Inputs follow the data-source spec (see ``environment.schema.json``); secrets are references
     (:class:`VaultSecret`, :class:`EnvSecret`) or Pulumi secrets, never plain strings.
     """
 

@@ -1,22 +1,21 @@
-"""The contract-based REST API under ``/entity``: discovery, login, logout, entity reads."""
+"""The contract-based REST API under ``/entity``: discovery, login, logout, and the checks
+every entity request passes (who calls, which endpoint and entity, rights, setup) before
+:mod:`.entities` serves it."""
 
 from __future__ import annotations
 
-import functools
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
 from aiohttp import web
 
-from acumatica_datasource.sandbox.query import QueryError, parse_list_query, select_fields
-from acumatica_datasource.sandbox.records import (
-    GRAPHS,
-    canonical_entity,
-    entity_shape,
-    records,
-    shape_version,
+from acumatica_datasource.sandbox.entities import (
+    SETUP_NOT_ENTERED_TYPE,
+    entity_route,
+    method_not_allowed,
+    not_found,
+    swagger,
 )
 from acumatica_datasource.sandbox.responses import (
     aspnet_error,
@@ -35,8 +34,6 @@ MUST_CHANGE_MESSAGE = (
 LOCKED_OUT = "Your account is locked out. Please contact your system administrator."
 UNDEFINED_COMPANY = "A proper company ID cannot be determined."
 UNDEFINED_COMPANY_TYPE = "PX.Data.PXUndefinedCompanyException"
-SETUP_NOT_ENTERED_TYPE = "PX.Data.PXSetupNotEnteredException"
-CUSTOM_ENDPOINT_SHAPE = "24.200.001"
 
 
 @dataclass(frozen=True)
@@ -79,7 +76,7 @@ def _site_base(world: World) -> str:
 async def discovery(request: web.Request, world: World) -> web.Response:
     """``GET /entity``: version and endpoints; custom endpoints only for a signed-in caller."""
     if request.method not in ("GET", "HEAD"):
-        return _method_not_allowed(request)
+        return method_not_allowed(request)
     caller = identify(request, world)
     signed_in = caller.session is not None or caller.grant is not None
     if caller.session is not None:
@@ -99,12 +96,6 @@ async def discovery(request: web.Request, world: World) -> web.Response:
             },
             "endpoints": endpoints,
         }
-    )
-
-
-def _method_not_allowed(request: web.Request) -> web.Response:
-    return aspnet_message(
-        405, f"The requested resource does not support http method '{request.method}'."
     )
 
 
@@ -165,7 +156,7 @@ def _expire_cookies(response: web.StreamResponse) -> None:
 async def login(request: web.Request, world: World) -> web.Response:
     """``POST /entity/auth/login`` with JSON or form fields name/password/tenant|company."""
     if request.method != "POST":
-        return _method_not_allowed(request)
+        return method_not_allowed(request)
     style = world.config.error_message_style
     try:
         fields = await _credentials(request)
@@ -220,7 +211,7 @@ async def login(request: web.Request, world: World) -> web.Response:
 async def logout(request: web.Request, world: World) -> web.Response:
     """``POST /entity/auth/logout``: ends the cookie or bearer session; 204 even without one."""
     if request.method != "POST":
-        return _method_not_allowed(request)
+        return method_not_allowed(request)
     has_length = "Content-Length" in request.headers or "Transfer-Encoding" in request.headers
     body = await request.read()
     if not has_length or (world.config.logout_rejects_body and body):
@@ -237,13 +228,6 @@ async def logout(request: web.Request, world: World) -> web.Response:
 # ---------------------------------------------------------------------------- entities
 
 
-def _endpoint(world: World, name: str, version: str) -> tuple[str, str] | None:
-    for endpoint, versions in world.config.endpoints.items():
-        if endpoint.casefold() == name.casefold() and version in versions:
-            return endpoint, version
-    return None
-
-
 def _caller_session(world: World, caller: Caller) -> Session | web.Response | None:
     """The session to serve an API request in; opens a bearer grant's session if needed."""
     if caller.grant is not None:
@@ -257,7 +241,10 @@ def _caller_session(world: World, caller: Caller) -> Session | web.Response | No
 
 
 async def entity_request(request: web.Request, world: World, parts: list[str]) -> web.Response:
-    """``/entity/{Endpoint}/{Version}/{Entity}``: list reads with $top/$skip/$select/$filter."""
+    """``/entity/{Endpoint}/{Version}/...``: swagger.json, then signed-in entity routes."""
+    document = swagger(request, world, parts)
+    if document is not None:
+        return document
     caller = identify(request, world)
     session = _caller_session(world, caller)
     if isinstance(session, web.Response):
@@ -265,78 +252,26 @@ async def entity_request(request: web.Request, world: World, parts: list[str]) -
     if session is None:
         return aspnet_message(401, NOT_LOGGED_IN)
     world.touch(session)
-    endpoint = _endpoint(world, parts[1], parts[2]) if len(parts) == 4 else None
-    entity = canonical_entity(parts[3]) if len(parts) == 4 else None
+    endpoint = world.catalog.endpoint(parts[1], parts[2]) if len(parts) >= 4 else None
+    contract = world.catalog.contract(*endpoint) if endpoint is not None else None
+    entity = contract.entity(parts[3]) if contract is not None else None
     if endpoint is None or entity is None:
-        return aspnet_message(
-            404, f"No HTTP resource was found that matches the request URI '{request.url}'."
-        )
-    if request.method not in ("GET", "HEAD"):
-        return _method_not_allowed(request)
+        return not_found(request)
     user = world.user(session.tenant, session.user)
-    if user is not None and user.denies(entity):
-        return aspnet_message(403, f"You have insufficient rights to access the object ({entity}).")
+    if user is not None and user.denies(entity.name):
+        return aspnet_message(
+            403, f"You have insufficient rights to access the object ({entity.name})."
+        )
     tenant = world.tenant(session.tenant)
     if tenant is None:
         return aspnet_message(401, NOT_LOGGED_IN)
-    style = world.config.error_message_style
     if not tenant.setup_complete:
         return aspnet_error(
-            style,
+            world.config.error_message_style,
             500,
             "The required configuration data is not entered on the Company Branches form.",
             SETUP_NOT_ENTERED_TYPE,
         )
-    endpoint_name, version = endpoint
-    shape_key = (
-        shape_version(entity, version) if endpoint_name == "Default" else CUSTOM_ENDPOINT_SHAPE
+    return await entity_route(
+        request, world, session=session, endpoint=endpoint, entity=entity, rest=parts[4:]
     )
-    shape = entity_shape(entity, shape_key)
-    params = {key: request.query.getone(key) for key in request.query}
-    try:
-        query = parse_list_query(params, entity, shape)
-    except QueryError as exc:
-        if exc.status == 400:
-            return aspnet_message(400, exc.message)
-        return aspnet_error(style, exc.status, exc.message, exc.exception_type)
-    all_rows = records(tenant.name, entity, shape_key, tenant.records.get(entity, 0))
-    indices: Sequence[int] = range(len(all_rows))
-    if query.predicate is not None:
-        predicate = query.predicate
-        indices = [index for index in indices if predicate(all_rows[index])]
-    indices = indices[query.skip :]
-    if query.top is not None:
-        indices = indices[: query.top]
-    fields = tuple(select_fields(list(shape), query.select))
-    prefix = f"{_site_base(world)}/entity/{endpoint_name}/{version}"
-    rendered = _rendered(
-        tenant.name, entity, shape_key, len(all_rows), fields=fields, prefix=prefix
-    )
-    items = [
-        f'{{"id": "{all_rows[index]["id"]}", "rowNumber": {number}, {rendered[index]}}}'
-        for number, index in enumerate(indices, start=1)
-    ]
-    return web.Response(
-        body=f"[{', '.join(items)}]".encode(), content_type="application/json", charset="utf-8"
-    )
-
-
-@functools.lru_cache(maxsize=16)
-def _rendered(
-    tenant: str, entity: str, shape_key: str, count: int, *, fields: tuple[str, ...], prefix: str
-) -> tuple[str, ...]:
-    """Each record serialised after ``rowNumber`` (note, fields, custom, _links), cached."""
-    graph = GRAPHS[entity]
-    result = []
-    for row in records(tenant, entity, shape_key, count):
-        record_id = row["id"]
-        rest: dict[str, object] = {"note": {"value": row["note"]}}
-        for field in fields:
-            rest[field] = {"value": row[field]}
-        rest["custom"] = {}
-        rest["_links"] = {
-            "self": f"{prefix}/{entity}/{record_id}",
-            "files:put": f"{prefix}/files/{graph}/{record_id}/{{filename}}",
-        }
-        result.append(json.dumps(rest)[1:-1])
-    return tuple(result)

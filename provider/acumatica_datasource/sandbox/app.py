@@ -13,6 +13,7 @@ import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import unquote
 
 from aiohttp import web
 
@@ -21,6 +22,8 @@ from acumatica_datasource.sandbox.config import SandboxConfig
 from acumatica_datasource.sandbox.control import control
 from acumatica_datasource.sandbox.faults import Fault
 from acumatica_datasource.sandbox.identity import identity
+from acumatica_datasource.sandbox.odata import odata
+from acumatica_datasource.sandbox.pages import login_page
 from acumatica_datasource.sandbox.responses import (
     aspnet_error,
     json_response,
@@ -77,6 +80,20 @@ async def _route(request: web.Request, world: World, site_path: str) -> web.Resp
         return await entity_request(request, world, parts)
     if folded == "/identity" or folded.startswith("/identity/"):
         return await identity(request, world, trimmed[len("/identity") :])
+    if folded == "/frames/login.aspx":
+        return login_page(request, world)
+    parts = [part for part in trimmed.split("/") if part]
+    if (
+        len(parts) >= 5
+        and parts[0] == "t"
+        and [p.casefold() for p in parts[2:5]]
+        == [
+            "api",
+            "odata",
+            "gi",
+        ]
+    ):
+        return await odata(request, world, unquote(parts[1]), [unquote(p) for p in parts[5:]])
     return web.Response(status=404, text="Not Found", content_type="text/plain")
 
 

@@ -23,6 +23,17 @@ Keys with a non-obvious meaning (all optional):
 * ``license.retry_after_s`` - ``Retry-After`` header on 429 answers (default: none).
 * ``license.bearer_slot`` - when an OAuth grant takes its API-user slot: ``first_request``
   (default: at its first entity request) or ``token`` (when the token is issued).
+* ``definitions`` - a directory of endpoint definition files (see :mod:`.definitions`):
+  every top-level entity they define is served too (default: none, the four built-in ones).
+  A relative path is taken from the working directory (the command line: from the config
+  file's directory).
+* ``default_records`` - records of each entity a tenant's ``records`` does not list
+  (default 25).
+* ``custom_fields`` - custom fields per entity, as ``$custom`` and ``cf.String(...)`` name
+  them: ``{StockItem: {ItemSettings.UsrRepairItemType: string}}`` (types: the scalar types of
+  :mod:`.model`). None by default.
+* ``tenants[].generic_inquiries`` - Generic Inquiries served through OData:
+  ``[{name: ItemList, fields: {InventoryID: string, Qty: decimal}, rows: [{...}, ...]}]``.
 """
 
 from __future__ import annotations
@@ -32,7 +43,7 @@ import math
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any, ClassVar, Final, Literal, get_args
+from typing import Annotated, Any, ClassVar, Final, Literal, cast, get_args
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -46,7 +57,9 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails, InitErrorDetails, PydanticCustomError
 
-from acumatica_datasource.sandbox.records import ENTITY_NAMES
+from acumatica_datasource.sandbox.builtin import ENTITY_NAMES
+from acumatica_datasource.sandbox.definitions import DefinitionsError, entity_names
+from acumatica_datasource.sandbox.model import SCALAR_TYPES, WRAPPERS, ScalarType, value_problem
 
 Flow = Literal["authorization_code", "password", "implicit"]
 LoginLimitResponse = Literal["500-json", "429-json", "429-text"]
@@ -241,8 +254,7 @@ def _records(value: object) -> object:
             "must map entity names to record counts, e.g. {StockItem: 100}, "
             f"not {_type_name(value)}"
         )
-    # unknown entities are reported by TenantConfig._rules
-    return {**DEFAULT_RECORDS, **{key: n for key, n in value.items() if key in ENTITY_NAMES}}
+    return {**DEFAULT_RECORDS, **value}
 
 
 def _record_count(value: object) -> int:
@@ -253,7 +265,38 @@ def _record_count(value: object) -> int:
     return value
 
 
+_NAME_RE: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_CUSTOM_FIELD_RE: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*$")
+_INQUIRY_NAME_RE: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_ -]*$")
+_TYPE_NAMES: Final = ", ".join(WRAPPERS)
+
+
+def _scalar_type(value: object) -> ScalarType:
+    if not isinstance(value, str) or value not in WRAPPERS:
+        raise _problem(f"must be a field type ({_TYPE_NAMES}), not {value!r}")
+    return SCALAR_TYPES[WRAPPERS[value]]  # type: ignore[index]
+
+
+def _mapping_of(example: str) -> Callable[[object], object]:
+    def check(value: object) -> object:
+        if not isinstance(value, Mapping):
+            raise _problem(f"must be a mapping such as {example}, not {_type_name(value)}")
+        return value
+
+    return check
+
+
+def _inquiry_name(value: object) -> str:
+    if not isinstance(value, str) or not _INQUIRY_NAME_RE.match(value):
+        raise _problem(f"must be a name of letters, digits, spaces, _ and -, not {value!r}")
+    return value
+
+
 Text = Annotated[str, BeforeValidator(_text)]
+FieldType = Annotated[ScalarType, BeforeValidator(_scalar_type)]
+FieldTypes = Annotated[
+    Mapping[str, FieldType], BeforeValidator(_mapping_of("{InventoryID: string, Qty: decimal}"))
+]
 Flag = Annotated[bool, BeforeValidator(_flag)]
 ListItem = Annotated[str, BeforeValidator(_list_item)]
 Strings = Annotated[tuple[ListItem, ...], BeforeValidator(_strings)]
@@ -408,6 +451,40 @@ class AppConfig(_Section):
             yield ("redirect_uris",), f"a {flow} application needs at least one redirect URI"
 
 
+class InquiryConfig(_Section):
+    """A Generic Inquiry served through OData: its fields and its rows."""
+
+    name: Annotated[str, BeforeValidator(_inquiry_name)]
+    fields: FieldTypes
+    rows: Annotated[
+        tuple[Annotated[Mapping[str, object], BeforeValidator(_mapping_of("{Qty: 5}"))], ...],
+        BeforeValidator(_sections),
+    ] = ()
+
+    @classmethod
+    def _rules(cls, data: Mapping[str, Any]) -> Iterable[tuple[Loc, str]]:
+        fields = data.get("fields")
+        if not isinstance(fields, Mapping):
+            return
+        if not fields:
+            yield ("fields",), "must name at least one field"
+        for name in fields:
+            if not isinstance(name, str) or not _NAME_RE.match(name):
+                yield ("fields", str(name)), "field names are letters, digits and underscores"
+        for index, row in _entries(data, "rows"):
+            if not isinstance(row, Mapping):
+                continue
+            for key, value in row.items():
+                kind = fields.get(key)
+                if not isinstance(kind, str) or kind not in WRAPPERS:
+                    known = ", ".join(str(name) for name in fields)
+                    yield ("rows", index, str(key)), f"unknown field (fields: {known})"
+                    continue
+                problem = value_problem(cast(ScalarType, kind), value)
+                if problem is not None:
+                    yield ("rows", index, str(key)), problem
+
+
 class TenantConfig(_Section):
     """A tenant (company) with its users, connected applications and record counts."""
 
@@ -419,9 +496,11 @@ class TenantConfig(_Section):
     records: Annotated[
         Mapping[str, Annotated[int, BeforeValidator(_record_count)]], BeforeValidator(_records)
     ] = Field(default_factory=lambda: dict(DEFAULT_RECORDS))
+    generic_inquiries: Annotated[tuple[InquiryConfig, ...], BeforeValidator(_sections)] = ()
 
     @classmethod
     def _rules(cls, data: Mapping[str, Any]) -> Iterable[tuple[Loc, str]]:
+        yield from _duplicates(data, "generic_inquiries", "name", "inquiry")
         if isinstance(data.get("branches"), list | tuple) and not data["branches"]:
             yield ("branches",), "must list at least one branch"
         tenant = data.get("name") if isinstance(data.get("name"), str) else None
@@ -440,12 +519,6 @@ class TenantConfig(_Section):
                     f"the part after '@' must be this tenant's name {tenant!r}, "
                     f"not {match['tenant']!r}",
                 )
-        records = data.get("records")
-        if isinstance(records, Mapping):
-            for entity in records:
-                if entity not in ENTITY_NAMES:
-                    known = ", ".join(ENTITY_NAMES)
-                    yield ("records", entity), f"unknown entity (known: {known})"
 
 
 class LicenseConfig(_Section):
@@ -482,6 +555,12 @@ class SandboxConfig(_Section):
         ErrorMessageStyle, BeforeValidator(_choice(ERROR_MESSAGE_STYLES))
     ] = "detailed"
     logout_rejects_body: Flag = True
+    definitions: Annotated[str | None, BeforeValidator(_optional_text)] = None
+    default_records: Annotated[int, BeforeValidator(_record_count)] = 25
+    custom_fields: Annotated[
+        Mapping[str, FieldTypes],
+        BeforeValidator(_mapping_of("{StockItem: {ItemSettings.UsrRepairItemType: string}}")),
+    ] = Field(default_factory=dict)
 
     @property
     def effective_database_version(self) -> str:
@@ -490,6 +569,7 @@ class SandboxConfig(_Section):
 
     @classmethod
     def _rules(cls, data: Mapping[str, Any]) -> Iterable[tuple[Loc, str]]:
+        yield from cls._entity_rules(data)
         if isinstance(data.get("tenants"), list | tuple) and not data["tenants"]:
             yield ("tenants",), "must list at least one tenant"
         yield from _duplicates(data, "tenants", "name", "tenant")
@@ -517,6 +597,42 @@ class SandboxConfig(_Section):
                     seen.add(version)
         if "Default" not in endpoints:
             yield ("endpoints",), 'must list the "Default" endpoint\'s versions'
+
+    @classmethod
+    def _entity_rules(cls, data: Mapping[str, Any]) -> Iterable[tuple[Loc, str]]:
+        """Entity names in ``records`` and ``custom_fields`` must be served ones."""
+        served = set(ENTITY_NAMES)
+        directory = data.get("definitions")
+        if isinstance(directory, str) and directory.strip():
+            try:
+                served |= entity_names(directory)
+            except DefinitionsError as exc:
+                yield ("definitions",), str(exc)
+                return
+        hint = "add a definitions directory that defines it" if not directory else "see definitions"
+
+        def unknown(entity: str) -> str:
+            close = difflib.get_close_matches(entity, sorted(served), n=1)
+            return f"unknown entity ({f'did you mean {close[0]!r}?' if close else hint})"
+
+        for index, tenant in _entries(data, "tenants"):
+            records = _value(tenant, "records")
+            if isinstance(records, Mapping):
+                for entity in records:
+                    if entity not in served:
+                        yield ("tenants", index, "records", str(entity)), unknown(str(entity))
+        custom = data.get("custom_fields")
+        if isinstance(custom, Mapping):
+            for entity, fields in custom.items():
+                if entity not in served:
+                    yield ("custom_fields", str(entity)), unknown(str(entity))
+                if isinstance(fields, Mapping):
+                    for name in fields:
+                        if not isinstance(name, str) or not _CUSTOM_FIELD_RE.match(name):
+                            yield (
+                                ("custom_fields", str(entity), str(name)),
+                                "custom fields are named View.Field, e.g. ItemSettings.UsrColor",
+                            )
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, object]) -> SandboxConfig:

@@ -4,8 +4,9 @@
   each entry has ``method``, ``path`` (no query), ``query`` (the raw query string, as sent),
   ``params`` (decoded), ``status`` and ``duration_ms``).
 * ``GET|POST|DELETE /_sandbox/faults`` - list, add (see :mod:`.faults`), clear faults.
-* ``POST /_sandbox/reset`` - forget sessions, tokens, codes, faults, the log and the rate
-  window; restore users and applications changed by PATCH.
+* ``POST /_sandbox/reset`` - forget sessions, tokens, codes, faults, the log, the rate
+  window and the records written (PUT, DELETE); restore users and applications changed by
+  PATCH.
 * ``POST /_sandbox/sessions/expire`` - end every open session now.
 * ``PATCH /_sandbox/tenants/{tenant}/users/{name}`` - ``password``, ``locked``,
   ``must_change_password``, ``denied_entities``; locking ends the user's sessions and grants.

@@ -1,346 +1,407 @@
-"""Deterministic generated records of the entities the sandbox serves.
+"""The records of any served entity: generated on demand, with this run's writes on top.
 
-Each entity has a small hand-picked field list per endpoint version, chosen from the real
-Default endpoint definitions (22.200.001, 23.200.001, 24.200.001): ``UnitsOfMeasure`` is a
-unit (``UnitID``, ``Description``) from 24.200.001 on and a conversion (``FromUOM``, ``ToUOM``,
-``ConversionFactor``, ``MultiplyOrDivide``) before; ``Customer`` gains ``Email``,
-``PrimaryContactID`` and ``CustomerCategory`` in 23.200.001; ``StockItem`` gains
-``LastModifiedDateTime`` in 24.200.001. Other versions use the nearest known shape.
-
-Records are pure functions of (tenant, entity, index): ids are uuid5 values, so the same
-record has the same id in every version and every run.
+A record is a pure function of (tenant, entity, index, field): the hand-tuned entities take
+their values from :mod:`.builtin`; every other entity's fields are generated from their
+names and types (key fields ``SO000001``-style, ``Email`` fields e-mail addresses, dates
+in 2022-2024, ...). Linked entities and detail collections (one to three rows) are generated
+only when a request expands or filters on them, so memory stays bounded: generated records
+live in a bounded cache, not in the site's state. ``PUT`` and ``DELETE`` are kept per tenant
+and entity in :class:`Changes`, in memory, until ``POST /_sandbox/reset``.
 """
 
 from __future__ import annotations
 
 import functools
-import random
+import hashlib
 import uuid
-from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
-from typing import Final, Literal
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Final
 
-FieldType = Literal["string", "decimal", "int", "short", "bool", "datetime", "guid"]
-
-#: The wrapper type name of each field type, as the endpoint definitions name them.
-WRAPPERS: Final[Mapping[FieldType, str]] = {
-    "string": "StringValue",
-    "decimal": "DecimalValue",
-    "int": "IntValue",
-    "short": "ShortValue",
-    "bool": "BooleanValue",
-    "datetime": "DateTimeValue",
-    "guid": "GuidValue",
-}
-
-ENTITY_NAMES: Final = ("UnitsOfMeasure", "FinancialYear", "StockItem", "Customer")
-
-_NAMESPACE: Final = uuid.UUID("6f1c7a52-3d7e-5b8e-9a44-2c0d5e7f9b13")
-_EPOCH: Final = datetime(2022, 1, 3, 8, 0, 0, tzinfo=UTC)
-
-Shape = Mapping[str, FieldType]
-
-_UOM_CONVERSION: Final[Shape] = {
-    "FromUOM": "string",
-    "ToUOM": "string",
-    "ConversionFactor": "decimal",
-    "MultiplyOrDivide": "string",
-    "CreatedDateTime": "datetime",
-    "LastModifiedDateTime": "datetime",
-}
-_UOM_UNIT: Final[Shape] = {"UnitID": "string", "Description": "string", "L3Code": "string"}
-_FINANCIAL_YEAR: Final[Shape] = {
-    "FirstFinancialYear": "string",
-    "FinancialYearStartsOn": "datetime",
-    "FirstPeriodStartDate": "datetime",
-    "NbrOfFinancialPeriods": "short",
-    "LengthOfFinancialPeriodInDays": "short",
-    "PeriodType": "string",
-    "UserDefinedPeriods": "bool",
-    "HasAdjustmentPeriod": "bool",
-    "BelongsToNextYear": "bool",
-    "AdjustToPeriodStart": "bool",
-    "DayOfWeek": "string",
-    "PeriodsStartDayOfWeek": "string",
-    "YearEndCalculationMethod": "string",
-    "CreatedDateTime": "datetime",
-    "LastModifiedDateTime": "datetime",
-}
-_STOCK_ITEM_22: Final[Shape] = {
-    "InventoryID": "string",
-    "Description": "string",
-    "ItemClass": "string",
-    "ItemStatus": "string",
-    "ItemType": "string",
-    "BaseUOM": "string",
-    "SalesUOM": "string",
-    "PurchaseUOM": "string",
-    "DefaultPrice": "decimal",
-    "LastCost": "decimal",
-    "AverageCost": "decimal",
-    "DefaultWarehouseID": "string",
-    "ValuationMethod": "string",
-    "PostingClass": "string",
-    "TaxCategory": "string",
-    "IsAKit": "bool",
-    "LastModified": "datetime",
-    "NoteID": "guid",
-}
-_STOCK_ITEM_24: Final[Shape] = {**_STOCK_ITEM_22, "LastModifiedDateTime": "datetime"}
-_CUSTOMER_22: Final[Shape] = {
-    "CustomerID": "string",
-    "CustomerName": "string",
-    "CustomerClass": "string",
-    "Status": "string",
-    "CurrencyID": "string",
-    "Terms": "string",
-    "PriceClassID": "string",
-    "ShipVia": "string",
-    "TaxZone": "string",
-    "BAccountID": "int",
-    "CreditLimit": "decimal",
-    "CreatedDateTime": "datetime",
-    "LastModifiedDateTime": "datetime",
-    "NoteID": "guid",
-}
-_CUSTOMER_23: Final[Shape] = {
-    **_CUSTOMER_22,
-    "Email": "string",
-    "PrimaryContactID": "int",
-    "CustomerCategory": "string",
-}
-
-#: entity -> {reference version -> shape}; other versions use the numerically nearest one.
-SHAPES: Final[Mapping[str, Mapping[str, Shape]]] = {
-    "UnitsOfMeasure": {
-        "22.200.001": _UOM_CONVERSION,
-        "23.200.001": _UOM_CONVERSION,
-        "24.200.001": _UOM_UNIT,
-    },
-    "FinancialYear": {
-        "22.200.001": _FINANCIAL_YEAR,
-        "23.200.001": _FINANCIAL_YEAR,
-        "24.200.001": _FINANCIAL_YEAR,
-    },
-    "StockItem": {
-        "22.200.001": _STOCK_ITEM_22,
-        "23.200.001": _STOCK_ITEM_22,
-        "24.200.001": _STOCK_ITEM_24,
-    },
-    "Customer": {
-        "22.200.001": _CUSTOMER_22,
-        "23.200.001": _CUSTOMER_23,
-        "24.200.001": _CUSTOMER_23,
-    },
-}
-
-#: The screen (graph and primary view) of each entity, used in ``_links``.
-GRAPHS: Final[Mapping[str, str]] = {
-    "UnitsOfMeasure": "PX.Objects.CS.CSUnitOfMeasureMaint/Unit",
-    "FinancialYear": "PX.Objects.GL.FiscalYearSetupMaint/FiscalYearSetup",
-    "StockItem": "PX.Objects.IN.InventoryItemMaint/Item",
-    "Customer": "PX.Objects.AR.CustomerMaint/BAccount",
-}
-
-_UNITS: Final = (
-    ("EA", "Each", 1.0),
-    ("BOX", "Box", 12.0),
-    ("CASE", "Case", 24.0),
-    ("PACK", "Pack", 6.0),
-    ("PAIR", "Pair", 2.0),
-    ("DOZEN", "Dozen", 12.0),
-    ("PIECE", "Piece", 1.0),
-    ("SET", "Set", 4.0),
-    ("ROLL", "Roll", 50.0),
-    ("PALLET", "Pallet", 480.0),
-    ("KG", "Kilogram", 1000.0),
-    ("G", "Gram", 1.0),
-    ("LB", "Pound", 16.0),
-    ("OZ", "Ounce", 1.0),
-    ("TON", "Ton", 2000.0),
-    ("L", "Liter", 1000.0),
-    ("ML", "Milliliter", 1.0),
-    ("GAL", "Gallon", 3.785),
-    ("M", "Meter", 100.0),
-    ("CM", "Centimeter", 10.0),
-    ("MM", "Millimeter", 1.0),
-    ("FT", "Foot", 12.0),
-    ("IN", "Inch", 1.0),
-    ("HOUR", "Hour", 60.0),
-    ("MINUTE", "Minute", 1.0),
+from acumatica_datasource.sandbox.builtin import (
+    EPOCH,
+    NAMESPACE,
+    record_id,
+    records,
+    stamp,
 )
-_BASE_UNIT: Final[Mapping[str, str]] = {
-    "G": "G",
-    "KG": "G",
-    "OZ": "OZ",
-    "LB": "OZ",
-    "TON": "LB",
-    "ML": "ML",
-    "L": "ML",
-    "GAL": "L",
-    "MM": "MM",
-    "CM": "MM",
-    "M": "CM",
-    "IN": "IN",
-    "FT": "IN",
-    "MINUTE": "MINUTE",
-    "HOUR": "MINUTE",
-}
+from acumatica_datasource.sandbox.model import Contract, Entity, EntityType, ScalarType
+from acumatica_datasource.sandbox.query import custom_path
+
+Values = dict[str, object]
+#: A record as read (shared, cached: never modified in place).
+Row = Mapping[str, object]
 _WORDS: Final = (
     "Oak", "Steel", "Blue", "Classic", "Rapid", "Prime", "Nordic", "Solar", "Urban", "Delta",
-    "Summit", "Coastal", "Granite", "Maple", "Vertex", "Harbor",
 )  # fmt: skip
 _NOUNS: Final = (
     "Widget", "Bracket", "Valve", "Panel", "Cable", "Fitting", "Sensor", "Bearing", "Filter",
-    "Gasket", "Hinge", "Pump", "Switch", "Spring", "Clamp", "Motor",
 )  # fmt: skip
-_COMPANY_SUFFIXES: Final = ("Inc.", "LLC", "Ltd.", "Group", "Partners", "Supply", "Co.")
+_STATUSES: Final = ("Active", "Active", "Active", "Open", "On Hold", "Inactive")
+_KIND_VALUES: Final[Mapping[str, str]] = {"OrderType": "SO", "Module": "GL"}
+_CACHE_SIZE: Final = 4096
 
 
-def _version_key(version: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in version.split("."))
+class _LRU:
+    """A small least-recently-used cache (the generated records)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[object, object] = OrderedDict()
+
+    def get(self, key: object, build: Callable[[], object]) -> object:
+        try:
+            self._items.move_to_end(key)
+            return self._items[key]
+        except KeyError:
+            value = build()
+            self._items[key] = value
+            if len(self._items) > self.size:
+                self._items.popitem(last=False)
+            return value
 
 
-def _version_number(version: str) -> float:
-    parts = (*_version_key(version), 0, 0)
-    return parts[0] * 1000.0 + parts[1] + parts[2] / 1000.0
+_GENERATED = _LRU(_CACHE_SIZE)
 
 
-def shape_version(entity: str, version: str) -> str:
-    """The reference version whose field list ``entity`` uses on ``version``."""
-    known = SHAPES[entity]
-    target = _version_number(version)
-    return min(known, key=lambda candidate: (abs(_version_number(candidate) - target), candidate))
+_MASK: Final = (1 << 64) - 1
+Maker = Callable[[int, int], object]
 
 
-def entity_shape(entity: str, version: str) -> Shape:
-    """The fields (name -> type) of ``entity`` on endpoint ``version``."""
-    return SHAPES[entity][shape_version(entity, version)]
+def _hash(text: str) -> int:
+    """A stable 64-bit number for ``text`` (unlike ``hash``, the same in every process)."""
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big")
 
 
-def canonical_entity(name: str) -> str | None:
-    """The served entity named ``name`` (case-insensitively), or None."""
+def _mix(seed: int, salt: int) -> int:
+    """A well-spread number from ``seed`` and ``salt`` (splitmix64's finaliser)."""
+    value = (seed ^ salt) + 0x9E3779B97F4A7C15 & _MASK
+    value = (value ^ (value >> 30)) * 0xBF58476D1CE4E5B9 & _MASK
+    value = (value ^ (value >> 27)) * 0x94D049BB133111EB & _MASK
+    return value ^ (value >> 31)
+
+
+def _initials(name: str) -> str:
+    letters = "".join(char for char in name if char.isupper())
+    return letters or name[:2].upper()
+
+
+def _text_maker(name: str) -> Maker:
     folded = name.casefold()
-    for entity in ENTITY_NAMES:
-        if entity.casefold() == folded:
-            return entity
-    return None
+    if "email" in folded:
+        return lambda seed, index: f"{_WORDS[seed % len(_WORDS)].lower()}{index + 1}@example.com"
+    if "phone" in folded or folded.startswith("fax"):
+        return lambda seed, _index: f"+1 555-{seed % 900 + 100:03d}-{seed % 10_000:04d}"
+    if folded.endswith("status"):
+        return lambda seed, _index: _STATUSES[seed % len(_STATUSES)]
+    if folded.endswith("currencyid"):
+        return lambda seed, _index: ("USD", "USD", "EUR", "CAD")[seed % 4]
+    if folded.endswith(("id", "cd")):
+        prefix = _initials(name[:-2])
+        return lambda seed, _index: f"{prefix}{seed % 1000:03d}"
+    if "description" in folded or folded.endswith("name"):
+        return lambda seed, index: (
+            f"{_WORDS[seed % len(_WORDS)]} {_NOUNS[seed % len(_NOUNS)]} {index + 1}"
+        )
+    return lambda _seed, index: f"{name} {index + 1}"
 
 
-def record_id(tenant: str, entity: str, index: int) -> str:
-    """The deterministic id of record ``index`` of ``entity`` in ``tenant``."""
-    return str(uuid.uuid5(_NAMESPACE, f"{tenant.casefold()}/{entity}/{index}"))
+@functools.lru_cache(maxsize=8192)
+def _maker(name: str, kind: ScalarType) -> tuple[int, Maker]:
+    """Field ``name``'s salt and how to make its value from a seed and the record index."""
+    salt = _hash(name)
+    if kind == "string":
+        return salt, _text_maker(name)
+    if kind in ("decimal", "double"):
+        return salt, lambda seed, _index: round((seed % 10_000_000) / 100.0, 2)
+    if kind in ("int", "long"):
+        return salt, lambda seed, _index: seed % 100_000
+    if kind in ("short", "byte"):
+        return salt, lambda seed, _index: seed % 100
+    if kind == "bool":
+        return salt, lambda seed, _index: seed % 2 == 0
+    if kind == "datetime":
+        return salt, lambda seed, _index: stamp(
+            EPOCH + timedelta(days=seed % 1000, seconds=seed % 86_400)
+        )
+    return salt, lambda seed, _index: str(uuid.UUID(int=seed << 64 | _mix(seed, 1), version=4))
 
 
-def _stamp(moment: datetime) -> str:
-    return moment.isoformat(timespec="milliseconds")
+def generated_value(name: str, kind: ScalarType, seed_text: str, index: int) -> object:
+    """A plausible value of field ``name`` for record ``index`` (``seed_text`` varies it)."""
+    salt, make = _maker(name, kind)
+    return make(_mix(_hash(seed_text), salt), index)
 
 
-def _values(tenant: str, entity: str, index: int, rng: random.Random) -> dict[str, object]:
-    """Every field any shape of ``entity`` has, for record ``index``."""
-    created = _EPOCH + timedelta(days=rng.randrange(0, 700), seconds=rng.randrange(0, 86_400))
-    modified = created + timedelta(days=rng.randrange(0, 300), seconds=rng.randrange(0, 86_400))
-    note_id = str(uuid.uuid5(_NAMESPACE, f"{tenant.casefold()}/{entity}/{index}/note"))
-    common: dict[str, object] = {
-        "CreatedDateTime": _stamp(created),
-        "LastModifiedDateTime": _stamp(modified),
-        "NoteID": note_id,
+def key_value(entity: Entity, name: str, index: int) -> object:
+    """Key field ``name`` of record ``index``: unique per record, autonumbered for new ones."""
+    kind = entity.type.fields.get(name, "string")
+    if kind in ("int", "long", "short"):
+        return 100_000 + index
+    if name in _KIND_VALUES or name.endswith("Type"):
+        return _KIND_VALUES.get(name, entity.name)
+    prefix = _initials(entity.name) if name == entity.keys[-1] else _initials(name[:-2])
+    return f"{prefix}{index + 1:06d}"
+
+
+def _generated_record(tenant: str, entity: Entity, index: int) -> Values:
+    seed = _hash(f"{tenant.casefold()}/{entity.name}/{index}")
+    values: Values = {
+        "id": record_id(tenant, entity.name, index),
+        "note": f"Generated record {index + 1}" if index % 7 == 0 else "",
     }
-    if entity == "UnitsOfMeasure":
-        if index < len(_UNITS):
-            unit, description, factor = _UNITS[index]
+    keys = entity.keys
+    for name, kind in entity.type.fields.items():
+        if name in keys:
+            values[name] = key_value(entity, name, index)
         else:
-            unit, description, factor = f"U{index + 1:04d}", f"Unit {index + 1}", 1.0
-        base = _BASE_UNIT.get(unit, "EA" if unit != "EA" else "PIECE")
-        return {
-            **common,
-            "UnitID": unit,
-            "Description": description,
-            "L3Code": unit[:3],
-            "FromUOM": unit,
-            "ToUOM": base,
-            "ConversionFactor": factor,
-            "MultiplyOrDivide": "Multiply",
-        }
-    if entity == "FinancialYear":
-        year = 2021 + index
-        start = datetime(year, 1, 1, tzinfo=UTC)
-        return {
-            **common,
-            "FirstFinancialYear": str(year),
-            "FinancialYearStartsOn": _stamp(start),
-            "FirstPeriodStartDate": _stamp(start),
-            "NbrOfFinancialPeriods": 12,
-            "LengthOfFinancialPeriodInDays": 30,
-            "PeriodType": "Month",
-            "UserDefinedPeriods": False,
-            "HasAdjustmentPeriod": index % 2 == 1,
-            "BelongsToNextYear": False,
-            "AdjustToPeriodStart": False,
-            "DayOfWeek": "Sunday",
-            "PeriodsStartDayOfWeek": "Sunday",
-            "YearEndCalculationMethod": "Last Day of Financial Period",
-        }
-    if entity == "StockItem":
-        cost = round(rng.uniform(1, 500), 2)
-        return {
-            **common,
-            "InventoryID": f"ITEM{index + 1:06d}",
-            "Description": f"{rng.choice(_WORDS)} {rng.choice(_NOUNS)} {index + 1}",
-            "ItemClass": rng.choice(("STOCKITEM", "HARDWARE", "PARTS", "SUPPLIES")),
-            "ItemStatus": "Active" if index % 10 else "Inactive",
-            "ItemType": rng.choice(("Finished Good", "Component Part", "Subassembly")),
-            "BaseUOM": "EA",
-            "SalesUOM": "EA",
-            "PurchaseUOM": rng.choice(("EA", "BOX", "CASE")),
-            "DefaultPrice": round(cost * 1.4, 2),
-            "LastCost": cost,
-            "AverageCost": round(cost * rng.uniform(0.9, 1.1), 2),
-            "DefaultWarehouseID": rng.choice(("WHOLESALE", "RETAIL", "MAIN")),
-            "ValuationMethod": rng.choice(("Average", "FIFO", "Standard")),
-            "PostingClass": "STOCKITEM",
-            "TaxCategory": "TAXABLE",
-            "IsAKit": index % 17 == 0,
-            "LastModified": _stamp(modified),
-        }
-    # Customer
-    name = f"{rng.choice(_WORDS)} {rng.choice(_NOUNS)}s {rng.choice(_COMPANY_SUFFIXES)}"
-    slug = name.split(maxsplit=1)[0].lower()
-    return {
-        **common,
-        "CustomerID": f"C{index + 1:06d}",
-        "CustomerName": name,
-        "CustomerClass": rng.choice(("DEFAULT", "LOCAL", "INTL", "WHOLESALE")),
-        "Status": "Active" if index % 12 else "On Hold",
-        "CurrencyID": rng.choice(("USD", "USD", "USD", "EUR", "CAD")),
-        "Terms": rng.choice(("30D", "NET15", "COD")),
-        "PriceClassID": rng.choice(("", "RETAIL", "WHOLESALE")),
-        "ShipVia": rng.choice(("FEDEX", "UPS", "LOCAL")),
-        "TaxZone": rng.choice(("", "CA", "NY", "EXEMPT")),
-        "BAccountID": 1000 + index,
-        "CreditLimit": float(rng.choice((0, 5000, 10000, 25000, 50000))),
-        "Email": f"ap{index + 1}@{slug}.example.com",
-        "PrimaryContactID": 50_000 + index,
-        "CustomerCategory": rng.choice(("Individual", "Organization")),
-    }
+            salt, make = _maker(name, kind)
+            values[name] = make(_mix(seed, salt), index)
+    return values
 
 
-@functools.lru_cache(maxsize=256)
-def records(tenant: str, entity: str, shape: str, count: int) -> tuple[Mapping[str, object], ...]:
-    """All records of ``entity`` in ``tenant`` with the fields of reference ``shape``.
+@functools.lru_cache(maxsize=8)
+def _ids(tenant: str, entity: str, count: int) -> Mapping[str, int]:
+    """Record id -> index of an entity's generated records."""
+    return {record_id(tenant, entity, index): index for index in range(count)}
 
-    Each record maps ``id``, ``note`` and every field of the shape to a plain value.
+
+_KEY_INDEXES = _LRU(8)
+
+
+def _keys(entity: Entity, count: int) -> Mapping[tuple[str, ...], int]:
+    """Case-folded key values -> index of a generated entity's records."""
+
+    def build() -> dict[tuple[str, ...], int]:
+        return {
+            tuple(str(key_value(entity, name, index)).casefold() for name in entity.keys): index
+            for index in range(count)
+        }
+
+    kinds = tuple(entity.type.fields.get(name) for name in entity.keys)
+    found = _KEY_INDEXES.get((entity.name, entity.keys, kinds, count), build)
+    assert isinstance(found, dict)
+    return found
+
+
+@dataclass
+class Changes:
+    """The writes of this run to one entity of one tenant."""
+
+    updates: dict[int, Values] = field(default_factory=dict)
+    deleted: set[int] = field(default_factory=set)
+    created: list[int] = field(default_factory=list)
+
+
+class Table:
+    """The records of one top-level entity of one tenant, as one contract shows them.
+
+    ``shape`` names the hand-tuned reference shape for the built-in entities (None for
+    generated ones); ``count`` is the configured number of records.
     """
-    fields = SHAPES[entity][shape]
-    result: list[Mapping[str, object]] = []
-    for index in range(count):
-        rng = random.Random(f"{tenant.casefold()}/{entity}/{index}")  # noqa: S311 - test data
-        values = _values(tenant, entity, index, rng)
-        record: dict[str, object] = {
-            "id": record_id(tenant, entity, index),
-            "note": f"Generated record {index + 1}" if index % 7 == 0 else "",
+
+    def __init__(
+        self,
+        tenant: str,
+        entity: Entity,
+        *,
+        contract: Contract,
+        count: int,
+        shape: str | None,
+        changes: Changes | None,
+        custom_fields: Mapping[str, ScalarType],
+    ) -> None:
+        self.tenant = tenant
+        self.custom_fields = custom_fields
+        self.entity = entity
+        self.contract = contract
+        self.count = count
+        self.shape = shape
+        self.changes = changes
+
+    @property
+    def pristine(self) -> bool:
+        """True when nothing was written to this entity in this run."""
+        return self.changes is None or not (
+            self.changes.updates or self.changes.deleted or self.changes.created
+        )
+
+    def base(self, index: int) -> Row:
+        """Record ``index`` as generated (without this run's writes)."""
+        if self.shape is not None and index < self.count:
+            return records(self.tenant, self.entity.name, self.shape, self.count)[index]
+        if index >= self.count:
+            new: Values = {"id": record_id(self.tenant, self.entity.name, index), "note": ""}
+            new.update(dict.fromkeys(self.entity.type.fields))
+            for name in self.entity.keys:
+                new[name] = key_value(self.entity, name, index)
+            return new
+        key = (self.tenant.casefold(), self.contract.key, self.entity.name, index)
+        built = _GENERATED.get(key, lambda: _generated_record(self.tenant, self.entity, index))
+        assert isinstance(built, dict)
+        return built
+
+    def indices(self) -> Sequence[int]:
+        """The live records' indices, in the server's order."""
+        if self.changes is None:
+            return range(self.count)
+        deleted = self.changes.deleted
+        alive = [index for index in range(self.count) if index not in deleted]
+        return alive + [index for index in self.changes.created if index not in deleted]
+
+    def row(self, index: int) -> Row:
+        """Record ``index``: its fields, ``id`` and ``note``, with this run's writes."""
+        values = self.base(index)
+        if self.changes is not None and index in self.changes.updates:
+            return {**values, **self.changes.updates[index]}
+        return values
+
+    def rows_at(self, indices: Sequence[int]) -> list[tuple[int, Row]]:
+        """Records ``indices`` (a page) with their indices."""
+        if self.shape is not None and self.pristine:
+            cached = records(self.tenant, self.entity.name, self.shape, self.count)
+            return [(index, cached[index]) for index in indices]
+        return [(index, self.row(index)) for index in indices]
+
+    def rows(self) -> Iterator[tuple[int, Row]]:
+        """Every live record with its index."""
+        if self.shape is not None and self.pristine:
+            yield from enumerate(records(self.tenant, self.entity.name, self.shape, self.count))
+            return
+        for index in self.indices():
+            yield index, self.row(index)
+
+    def view(self, index: int, row: Row) -> RecordView:
+        """``row`` readable by linked paths and custom fields too (for ``$filter``)."""
+        return RecordView(self, index, row)
+
+    # ------------------------------------------------------------------ lookups
+    def _alive(self, index: int | None) -> int | None:
+        if index is None or (self.changes is not None and index in self.changes.deleted):
+            return None
+        return index
+
+    def find_id(self, value: str) -> int | None:
+        """The live record whose id is ``value``."""
+        try:
+            wanted = str(uuid.UUID(value))
+        except ValueError:
+            return None
+        found = _ids(self.tenant, self.entity.name, self.count).get(wanted)
+        if found is None and self.changes is not None:
+            created = self.changes.created
+            found = next(
+                (i for i in created if record_id(self.tenant, self.entity.name, i) == wanted),
+                None,
+            )
+        return self._alive(found)
+
+    def find_keys(self, values: Sequence[str]) -> int | None:
+        """The live record whose key fields equal ``values`` (ignoring case)."""
+        keys = self.entity.keys
+        if len(values) != len(keys):
+            return None
+        wanted = tuple(str(value).casefold() for value in values)
+        if self.shape is not None:  # hand-tuned: their cached records hold the keys
+            found = next(
+                (
+                    index
+                    for index, row in enumerate(
+                        records(self.tenant, self.entity.name, self.shape, self.count)
+                    )
+                    if tuple(str(row[name]).casefold() for name in keys) == wanted
+                ),
+                None,
+            )
+        else:  # generated: key values are a function of the index alone
+            found = _keys(self.entity, self.count).get(wanted)
+        if self.changes is not None:
+            for index in self.changes.created:
+                written = self.changes.updates.get(index, {})
+                row_keys = (written.get(name, key_value(self.entity, name, index)) for name in keys)
+                if tuple(str(value).casefold() for value in row_keys) == wanted:
+                    found = index
+        return self._alive(found)
+
+    # ------------------------------------------------------- linked and details
+    def _seed_text(self, index: int, path: str) -> str:
+        return f"{self.tenant.casefold()}/{self.entity.name}/{index}/{path}"
+
+    def linked(self, index: int, row: Row, path: str, target: EntityType) -> Values:
+        """The linked entity at ``path`` (``MainContact``) of record ``index``."""
+        written = self.changes.updates.get(index, {}) if self.changes else {}
+        values: Values = {
+            "id": str(uuid.uuid5(NAMESPACE, self._seed_text(index, path))),
+            "note": "",
         }
-        for name in fields:
-            record[name] = values[name]
-        result.append(record)
-    return tuple(result)
+        seed_text = self._seed_text(index, path)
+        for name, kind in target.fields.items():
+            if name in row and "/" not in path:
+                values[name] = row[name]  # the same fact as the parent's field
+            else:
+                values[name] = generated_value(name, kind, seed_text, index)
+        override = written.get(path)
+        if isinstance(override, Mapping):
+            values.update(override)
+        return values
+
+    def detail_rows(self, index: int, path: str, target: EntityType) -> list[Values]:
+        """The detail collection at ``path`` (``Details``) of record ``index``."""
+        written = self.changes.updates.get(index, {}) if self.changes else {}
+        override = written.get(path)
+        if isinstance(override, list):
+            return [dict(item) for item in override if isinstance(item, Mapping)]
+        rows: list[Values] = []
+        for number in range(1 + index % 3):
+            seed_text = self._seed_text(index, f"{path}/{number}")
+            values: Values = {"id": str(uuid.uuid5(NAMESPACE, seed_text)), "note": ""}
+            for name, kind in target.fields.items():
+                values[name] = generated_value(name, kind, seed_text, number)
+            rows.append(values)
+        return rows
+
+    def custom_value(self, index: int, name: str, kind: ScalarType) -> object:
+        """Custom field ``View.Field`` of record ``index``."""
+        written = self.changes.updates.get(index, {}) if self.changes else {}
+        path = custom_path(name)
+        if path in written:
+            return written[path]
+        return generated_value(name, kind, self._seed_text(index, "custom"), index)
+
+
+class RecordView(Mapping[str, object]):
+    """A record readable by field, linked path (``MainContact/Email``) and custom field."""
+
+    def __init__(self, table: Table, index: int, row: Row) -> None:
+        self.table = table
+        self.index = index
+        self.row = row
+
+    def __getitem__(self, key: str) -> object:
+        if key in self.row:
+            return self.row[key]
+        if key.startswith("cf:"):
+            name = key[3:]
+            return self.table.custom_value(self.index, name, self.table.custom_fields[name])
+        *links, last = key.split("/")
+        current = self.table.entity.type
+        values: Mapping[str, object] = self.row
+        walked: list[str] = []
+        for link in links:
+            target = self.table.contract.types.get(current.links.get(link, ""))
+            if target is None:
+                raise KeyError(key)
+            walked.append(link)
+            values = self.table.linked(self.index, self.row, "/".join(walked), target)
+            current = target
+        if last not in values:
+            raise KeyError(key)
+        return values[last]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.row)
+
+    def __len__(self) -> int:
+        return len(self.row)

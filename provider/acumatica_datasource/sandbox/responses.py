@@ -49,7 +49,9 @@ def aspnet_error(
         "message": exception_message if style == "detailed" else GENERIC_MESSAGE,
         "exceptionMessage": exception_message,
         "exceptionType": exception_type,
-        "stackTrace": f"   at {exception_type}..ctor()\r\n   at PX.Api.ContractBased.Sandbox()",
+        "stackTrace": (
+            f"   at {exception_type}..ctor()\r\n   at PX.Api.ContractBased.EntityService.Execute()"
+        ),
     }
     return json_response(body, status=status, headers=headers)
 

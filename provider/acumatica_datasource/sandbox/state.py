@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
+from acumatica_datasource.sandbox.catalog import Catalog
 from acumatica_datasource.sandbox.config import (
     AppConfig,
     Flow,
@@ -22,6 +23,7 @@ from acumatica_datasource.sandbox.config import (
     UserConfig,
 )
 from acumatica_datasource.sandbox.faults import FaultBook
+from acumatica_datasource.sandbox.records import Changes
 
 SessionKind = Literal["cookie", "bearer"]
 LoginOutcome = Literal["ok", "unknown", "bad_password", "locked", "must_change"]
@@ -212,13 +214,17 @@ class World:
     faults: FaultBook = field(default_factory=FaultBook)
     log: deque[RequestEntry] = field(default_factory=lambda: deque(maxlen=LOG_LIMIT))
     recent: deque[float] = field(default_factory=deque)
+    changes: dict[tuple[str, str], Changes] = field(default_factory=dict)
+    """The records written (PUT, DELETE) in this run, by (tenant, entity)."""
+    catalog: Catalog = field(init=False)
 
     def __post_init__(self) -> None:
+        self.catalog = Catalog(self.config)
         self.reset()
 
     # ------------------------------------------------------------------ world
     def reset(self) -> None:
-        """Forget sessions, tokens, codes, faults and the log; restore users and apps."""
+        """Forget sessions, tokens, codes, faults, the log and writes; restore users and apps."""
         self.users = {
             tenant.name.casefold(): {
                 user.name.casefold(): UserState.of(user) for user in tenant.users
@@ -239,6 +245,7 @@ class World:
         self.faults.clear()
         self.log.clear()
         self.recent.clear()
+        self.changes.clear()
 
     def tenant(self, name: str) -> TenantConfig | None:
         """The tenant named ``name`` (case-insensitively)."""

@@ -5,7 +5,6 @@ Pure: no network and no secrets; safe to import anywhere, fast to import.
 
 from acumatica_datasource.spec.connection_string import MANAGED_KEYS
 from acumatica_datasource.spec.document import (
-    Problem,
     SpecError,
     UnreadableFileError,
     ValidationResult,
@@ -15,6 +14,7 @@ from acumatica_datasource.spec.document import (
     validate_text,
 )
 from acumatica_datasource.spec.models import (
+    DEFAULT_PROJECT,
     DEFAULT_SCOPE,
     SCOPES,
     SECRET_PATHS,
@@ -27,7 +27,7 @@ from acumatica_datasource.spec.models import (
     VerificationLogin,
     secret_subpaths,
 )
-from acumatica_datasource.spec.problems import FieldProblem
+from acumatica_datasource.spec.problems import FieldProblem, Problem
 from acumatica_datasource.spec.references import (
     EnvSecretRef,
     InlineSecretRef,
@@ -41,6 +41,7 @@ from acumatica_datasource.spec.source_connection_string import (
     placeholder,
     render_connection_string,
 )
+from acumatica_datasource.spec.stage_names import environment_name_mismatch
 from acumatica_datasource.spec.urls import callback_url, normalize_site_url, slugify
 from acumatica_datasource.spec.vault import (
     AppRoleAuth,
@@ -52,6 +53,7 @@ from acumatica_datasource.spec.vault import (
 )
 
 __all__ = [
+    "DEFAULT_PROJECT",
     "DEFAULT_SCOPE",
     "MANAGED_KEYS",
     "SCOPES",
@@ -82,6 +84,7 @@ __all__ = [
     "VerificationLogin",
     "callback_url",
     "connection_properties",
+    "environment_name_mismatch",
     "load_environment",
     "normalize_site_url",
     "placeholder",

@@ -1,11 +1,15 @@
-"""Validate environment files: read, merge ``defaults``, check every rule, report with lines.
+"""Validate environment files: read them with the bases they extend, merge ``defaults``,
+check every rule, and report each problem in the file and at the line that holds the value.
 
-Every problem is reported at once as ``FILE:LINE: path.to.field: message``.
+Every problem is reported at once as ``FILE:LINE: path.to.field: message``, where the path is
+the value's path in FILE (a value inherited from ``defaults`` is reported at the defaults,
+with the data source's path when both are in one file).
 """
 
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,30 +17,27 @@ from typing import Any
 from pydantic import ValidationError
 
 from acumatica_datasource.errors import AcumaticaDataSourceError, UsageError
-from acumatica_datasource.spec import connection_string, yamlfile
+from acumatica_datasource.spec import overlay, yamlfile
+from acumatica_datasource.spec.merging import (
+    MergedList,
+    Origin,
+    copy_mapping,
+    item_origin,
+    key_origin,
+    merge_fields,
+    position,
+)
 from acumatica_datasource.spec.models import Environment, environment_rules
-from acumatica_datasource.spec.problems import FieldProblem, Loc, format_path, problems_from_errors
-from acumatica_datasource.spec.yamlfile import LineDict, LineList
+from acumatica_datasource.spec.problems import (
+    FieldProblem,
+    Problem,
+    format_path,
+    problems_from_errors,
+)
 
-ROOT_PATH = "(document)"
-_MERGED_ONE_LEVEL = ("verification",)
-
-
-@dataclass(frozen=True, order=True)
-class Problem:
-    """One problem in one file, at a line (1-based) and a field path."""
-
-    file: str
-    line: int
-    path: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.path}: {self.message}"
-
-    def as_dict(self) -> dict[str, Any]:
-        """The JSON form used by ``acumatica-ds validate --format json``."""
-        return {"file": self.file, "line": self.line, "path": self.path, "message": self.message}
+ROOT_PATH = overlay.ROOT_PATH
+_SOURCE_REFERENCE = re.compile(r"data_sources\[(\d+)\]((?:\.\w+|\[\d+\])*)")
+_NOT_DEFAULTS = ("description", "id")
 
 
 class SpecError(AcumaticaDataSourceError):
@@ -64,6 +65,8 @@ class ValidationResult:
     problems: list[Problem] = field(default_factory=list)
     unreadable: bool = False
     """True when the file could not be read (its one problem says why)."""
+    files: list[str] = field(default_factory=list)
+    """The files read: ``file`` first, then the bases it extends, in order."""
 
     @property
     def valid(self) -> bool:
@@ -97,7 +100,7 @@ def validate_file(path: str | os.PathLike[str]) -> ValidationResult:
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         problem = Problem(name, 1, ROOT_PATH, f"cannot read the file: {reason}")
-        return ValidationResult(name, None, [problem], unreadable=True)
+        return ValidationResult(name, None, [problem], unreadable=True, files=[name])
     return validate_text(data, name)
 
 
@@ -112,7 +115,8 @@ def validate_text(data: bytes | str, file: str = "<input>") -> ValidationResult:
 
 
 def validate_data(document: Any, file: str = "<input>") -> ValidationResult:
-    """Validate a parsed document (line numbers come from :class:`LineDict` when present)."""
+    """Validate a parsed document (line numbers come from :class:`LineDict` when present);
+    bases named by ``extends`` are read relative to ``file``'s directory."""
     if not isinstance(document, dict):
         kind = "a list" if isinstance(document, list) else "a single value"
         return _failed(
@@ -120,7 +124,12 @@ def validate_data(document: Any, file: str = "<input>") -> ValidationResult:
             getattr(document, "line", 1) or 1,
             f"the file holds {kind}; it must be a mapping with environment and data_sources",
         )
-    merged = _merge_defaults(document)
+    layered = overlay.resolve(document, file)
+    if layered.fatal:
+        problems = _ordered(layered.problems, layered.files)
+        return ValidationResult(file, None, problems, files=layered.files)
+    top = Origin(file, getattr(document, "line", 1) or 1, ())
+    merged = _merge_defaults(layered.document, top)
     field_problems: list[FieldProblem] = []
     environment: Environment | None = None
     try:
@@ -128,124 +137,82 @@ def validate_data(document: Any, file: str = "<input>") -> ValidationResult:
     except ValidationError as exc:
         field_problems = problems_from_errors(Environment, exc.errors())
     field_problems += [FieldProblem(loc, message) for loc, message in environment_rules(merged)]
-    problems = _locate(file, merged, field_problems)
+    problems = _ordered(layered.problems + _locate(merged, top, field_problems), layered.files)
     if problems:
-        return ValidationResult(file, None, problems)
-    return ValidationResult(file, environment, [])
+        return ValidationResult(file, None, problems, files=layered.files)
+    return ValidationResult(file, environment, [], files=layered.files)
 
 
 def _failed(file: str, line: int, message: str) -> ValidationResult:
-    return ValidationResult(file, None, [Problem(file, line, ROOT_PATH, message)])
+    return ValidationResult(file, None, [Problem(file, line, ROOT_PATH, message)], files=[file])
 
 
-class _Merged(LineDict):
-    """A data source with defaults merged in; ``inherited`` keys came from the defaults."""
-
-    inherited: set[str]
-
-    def __init__(self, line: int = 0) -> None:
-        super().__init__(line)
-        self.inherited = set()
-
-
-def _merge_defaults(document: dict[str, Any]) -> dict[str, Any]:
+def _merge_defaults(document: dict[str, Any], top: Origin) -> dict[str, Any]:
+    """Merge ``defaults`` under every data source (the data source's own values win)."""
     defaults = document.get("defaults")
     sources = document.get("data_sources")
     if not isinstance(defaults, dict) or not isinstance(sources, list):
         return document
-    merged_sources = LineList(getattr(sources, "line", 0))
-    merged_sources.item_lines = list(getattr(sources, "item_lines", []))
-    for source in sources:
-        merged_sources.append(_merge(defaults, source) if isinstance(source, dict) else source)
-    merged = LineDict(getattr(document, "line", 0))
-    merged.update(document)
-    merged.key_lines = dict(getattr(document, "key_lines", {}))
-    merged["data_sources"] = merged_sources
-    return merged
-
-
-def _merge(defaults: dict[str, Any], source: dict[str, Any], depth: int = 0) -> _Merged:
-    result = _Merged(getattr(source, "line", 0))
-    result.update(source)
-    result.key_lines = dict(getattr(source, "key_lines", {}))
-    default_lines = getattr(defaults, "key_lines", {})
-    for key, value in defaults.items():
-        if depth == 0 and key in ("description", "id"):
-            continue  # refused where the defaults are validated
-        mine = source.get(key)
-        if key not in source:
-            result[key] = value
-            result.inherited.add(key)
-            if key in default_lines:
-                result.key_lines[key] = default_lines[key]
-        elif depth == 0 and key in _MERGED_ONE_LEVEL and isinstance(value, dict):
-            if isinstance(mine, dict):
-                result[key] = _merge(value, mine, depth + 1)
-        elif depth == 0 and key == "extra_connection_properties":
-            result[key] = _merge_properties(value, mine)
+    defaults_origin = key_origin(document, "defaults", top)
+    sources_origin = key_origin(document, "data_sources", top)
+    merged_sources = MergedList(getattr(sources, "line", 0) or sources_origin.line)
+    for index, source in enumerate(sources):
+        origin = item_origin(sources, index, sources_origin)
+        if isinstance(source, dict):
+            merged = merge_fields(defaults, source, defaults_origin, origin, skip=_NOT_DEFAULTS)
+            merged_sources.add(merged, origin)
+        else:
+            merged_sources.add(source, origin)
+    result = copy_mapping(document, top)
+    result.put("data_sources", merged_sources, sources_origin)
     return result
 
 
-def _merge_properties(defaults: Any, mine: Any) -> Any:
-    """Merge two property sets (strings or mappings) case-insensitively; mine wins."""
-    try:
-        base = _pairs(defaults)
-        own = _pairs(mine)
-    except (connection_string.PropertySyntaxError, TypeError):
-        return mine
-    lowered = {key.lower() for key, _ in own}
-    combined = [(k, v) for k, v in base if k.lower() not in lowered] + own
-    if isinstance(mine, str):
-        return connection_string.render(combined)
-    merged = LineDict(getattr(mine, "line", 0))
-    merged.update(combined)
-    merged.key_lines = dict(getattr(mine, "key_lines", {}))
-    return merged
-
-
-def _pairs(value: Any) -> list[tuple[str, Any]]:
-    if isinstance(value, str):
-        return list(connection_string.parse(value))
-    if isinstance(value, dict):
-        return list(value.items())
-    raise TypeError
-
-
-def _locate(file: str, document: Any, field_problems: list[FieldProblem]) -> list[Problem]:
-    """Attach lines; report problems that stem from ``defaults`` once, at the defaults."""
-    seen: set[tuple[str, str]] = set()
+def _locate(document: Any, top: Origin, field_problems: list[FieldProblem]) -> list[Problem]:
+    """Place each problem where its value was written; a problem with a value inherited from
+    ``defaults`` that was already reported at the defaults is not repeated."""
+    seen: set[tuple[str, str, str]] = set()
     located: list[Problem] = []
     for problem in field_problems:
-        line, inherited_rest = _line_of(document, problem.loc)
-        path, message = problem.path, problem.message
-        if inherited_rest is not None:
-            defaults_path = format_path(("defaults", *inherited_rest))
-            if (defaults_path, message) in seen:
+        origin, steps = position(document, problem.loc, top)
+        message = _name_sources(problem.message, document, top, origin.file)
+        path = format_path(origin.loc)
+        inherited = problem.loc[:1] == ("data_sources",) and origin.loc[:1] == ("defaults",)
+        if inherited and len(steps) >= 2:
+            if (origin.file, path, message) in seen:
                 continue
-            message += f" (inherited from {defaults_path})"
-        key = (path, message)
+            anchor = steps[1]
+            if anchor.file == origin.file:
+                message += f" (inherited from {path})"
+                path = format_path((*anchor.loc, *problem.loc[2:]))
+            else:
+                message += f" (inherited by {_describe(anchor, origin.file)})"
+        key = (origin.file, path, message)
         if key in seen:
             continue
         seen.add(key)
-        located.append(Problem(file, line, path, message))
-    return sorted(located, key=lambda p: p.line)
+        located.append(Problem(origin.file, origin.line, path, message))
+    return located
 
 
-def _line_of(document: Any, loc: Loc) -> tuple[int, Loc | None]:
-    """The line of ``loc`` and, if its value came from the defaults, its path there."""
-    line = getattr(document, "line", 1) or 1
-    node = document
-    inherited = False
-    for part in loc:
-        if isinstance(node, dict) and isinstance(part, str) and part in node:
-            line = getattr(node, "key_lines", {}).get(part, line)
-            inherited = inherited or part in getattr(node, "inherited", ())
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
-            lines = getattr(node, "item_lines", [])
-            line = lines[part] if part < len(lines) else line
-            node = node[part]
-        else:
-            break
-    # defaults merge into data_sources[i]: the rest of the path is the same under defaults
-    return max(line, 1), (loc[2:] if inherited else None)
+def _name_sources(message: str, document: Any, top: Origin, file: str) -> str:
+    """``message`` with each ``data_sources[N]`` of the combined document named as a problem
+    reported in ``file`` names it (its index in the file that holds it, and that file)."""
+
+    def name(match: re.Match[str]) -> str:
+        origin = position(document, ("data_sources", int(match.group(1))), top)[0]
+        return _describe(origin, file, match.group(2))
+
+    return _SOURCE_REFERENCE.sub(name, message)
+
+
+def _describe(origin: Origin, file: str, rest: str = "") -> str:
+    """``origin``'s path (and ``rest``), naming its file when it is not ``file``."""
+    text = format_path(origin.loc) + rest
+    return text if origin.file == file else f"{text} of {origin.file}"
+
+
+def _ordered(problems: list[Problem], files: list[str]) -> list[Problem]:
+    """By file (the validated file first, then its bases) and line."""
+    rank = {name: index for index, name in enumerate(files)}
+    return sorted(problems, key=lambda p: (rank.get(p.file, len(rank)), p.line))

@@ -284,6 +284,10 @@ class DataSource(SpecModel):
     verification: Verification = Field(default_factory=Verification)
     expose_connection_string: bool = False
     """Also output the connection string with resolved secrets (as a Pulumi secret)."""
+    previous_ids: list[Annotated[str, Field(pattern=urls.ID_PATTERN)]] = Field(default_factory=list)
+    """Ids the data source had before, e.g. the slug of its old description: the deployment
+    keeps the recorded data source under its new id (Pulumi aliases) and shows the change of
+    id and callback URL as a replacement. To keep the callback URL, set ``id`` to the old id."""
 
     @model_validator(mode="after")
     def _cross_field(self) -> DataSource:
@@ -291,6 +295,13 @@ class DataSource(SpecModel):
             self.id = urls.slugify(self.description)
         auth = self.authentication
         problems: list[tuple[tuple[str | int, ...], str]] = []
+        listed: set[str] = set()
+        for index, previous in enumerate(self.previous_ids):
+            if previous == self.id:
+                problems.append((("previous_ids", index), "is the data source's current id"))
+            elif previous in listed:
+                problems.append((("previous_ids", index), f"'{previous}' is listed twice"))
+            listed.add(previous)
         if isinstance(auth, OAuth2Authentication) and auth.tenant.lower() != self.company.lower():
             problems.append(
                 (
@@ -362,15 +373,44 @@ class DataSourceDefaults(SpecModel):
     expose_connection_string: bool | None = None
 
 
+DEFAULT_PROJECT = "acumatica-datasources"
+"""The Pulumi project of an environment file that names none."""
+
+
+def _project(value: str) -> str:
+    if not value.strip("."):
+        raise _error("project_dots", "must not be made of periods only (it names a directory)")
+    return value
+
+
+ProjectName = Annotated[
+    str,
+    Field(
+        pattern=r"^[A-Za-z0-9_.-]+$",
+        max_length=100,
+        json_schema_extra={"not": {"pattern": r"^\.+$"}},
+    ),
+    AfterValidator(_project),
+]
+"""A Pulumi project name (Pulumi's rule: letters, digits, ``-``, ``_``, ``.``; at most 100)."""
+
+
 class Environment(SpecModel):
     """An environment file: the data sources of one stage (dev, test, prod...).
 
     Build it with :func:`acumatica_datasource.spec.validate_file` (or ``load_environment``),
-    which also merges ``defaults`` and applies :func:`environment_rules`.
+    which also reads the bases it ``extends``, merges ``defaults`` and applies
+    :func:`environment_rules`.
     """
 
     environment: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=63)]
-    """Names the stage and the Pulumi stack."""
+    """Names the stage and the Pulumi stack. Never inherited from a base file."""
+    project: ProjectName = DEFAULT_PROJECT
+    """The Pulumi project of the stack: environment files of different BI servers that share
+    one state backend need different projects (stacks are named after the environment)."""
+    extends: Annotated[str, Field(min_length=1)] | None = None
+    """A base environment file, as a path relative to this file: its data sources, defaults
+    and settings are merged under this file's (see the README's merge rules)."""
     callback_base_url: CallbackBaseUrl | None = None
     """The BI server's public https URL; required when any data source uses oauth2."""
     vault: VaultSettings | None = None
@@ -432,6 +472,7 @@ def environment_rules(data: Any) -> list[tuple[tuple[str | int, ...], str]]:
                     )
                 else:
                     ids[source_id] = index
+    problems += _previous_id_rules(sources, ids)
     if first_oauth is not None and not data.get("callback_base_url"):
         problems.append(
             (
@@ -440,6 +481,30 @@ def environment_rules(data: Any) -> list[tuple[tuple[str | int, ...], str]]:
                 "server's public https URL",
             )
         )
+    return problems
+
+
+def _previous_id_rules(
+    sources: list[Any], ids: dict[str, int]
+) -> list[tuple[tuple[str | int, ...], str]]:
+    """A previous id is nobody's current id and belongs to one data source only."""
+    problems: list[tuple[tuple[str | int, ...], str]] = []
+    owners: dict[str, int] = {}
+    for index, source in enumerate(sources):
+        previous = source.get("previous_ids") if isinstance(source, dict) else None
+        if not isinstance(previous, list):
+            continue
+        for position, old in enumerate(previous):
+            if not isinstance(old, str):
+                continue
+            loc: tuple[str | int, ...] = ("data_sources", index, "previous_ids", position)
+            if ids.get(old, index) != index:
+                problems.append((loc, f"'{old}' is the id of data_sources[{ids[old]}]"))
+            elif owners.get(old, index) != index:
+                problems.append(
+                    (loc, f"'{old}' is also a previous id of data_sources[{owners[old]}]")
+                )
+            owners.setdefault(old, index)
     return problems
 
 

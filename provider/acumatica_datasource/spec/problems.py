@@ -1,4 +1,5 @@
-"""Turn pydantic's validation errors into messages a person can act on.
+"""Problems with environment files, and pydantic's validation errors turned into messages a
+person can act on.
 
 An error's location is walked through the model types, so union tags disappear from the
 path (``authentication.password.vault.key``, not ``authentication.basic.password.vault.vault.key``)
@@ -20,6 +21,23 @@ from pydantic_core import ErrorDetails
 from acumatica_datasource.spec.base import TEXT_PATTERN
 
 Loc = tuple[str | int, ...]
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One problem in one file, at a line (1-based) and a field path."""
+
+    file: str
+    line: int
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.path}: {self.message}"
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON form used by ``acumatica-ds validate --format json``."""
+        return {"file": self.file, "line": self.line, "path": self.path, "message": self.message}
 
 
 @dataclass(frozen=True)
@@ -54,6 +72,10 @@ _FIELD_MESSAGES = {
     "environment": "must be lower-case letters, digits and dashes, starting with a letter or "
     "digit (it names the Pulumi stack)",
     "id": "must be 1-63 lower-case letters, digits and dashes, starting with a letter or digit",
+    "project": "must be 1-100 letters, digits, dashes, underscores or periods (a Pulumi "
+    "project name)",
+    "previous_ids": "must be 1-63 lower-case letters, digits and dashes, starting with a letter "
+    "or digit",
     "entity": "must be an entity name such as UnitsOfMeasure",
     "env": "must be an environment variable name: letters, digits and underscores",
     "url": "must be an absolute URL starting with https:// (http:// only for loopback hosts)",

@@ -1,4 +1,5 @@
-"""The JSON Schema (draft 2020-12) of environment files, generated from the models."""
+"""The JSON Schema (draft 2020-12) of environment files (``environment.schema.json``),
+generated from the models."""
 
 from __future__ import annotations
 
@@ -9,28 +10,50 @@ from acumatica_datasource.spec.models import Environment
 
 SCHEMA_ID = "https://github.com/acumatica-datasource/schema/environment.json"
 _DEFAULTABLE_REQUIRED = ("url", "company", "authentication")
+_IDENTITY_REQUIRED = "description"
 
 
 def json_schema() -> dict[str, Any]:
-    """The schema that ``schema.json`` holds and ``acumatica-ds schema`` prints."""
+    """The schema that ``environment.schema.json`` holds and ``acumatica-ds schema`` prints."""
     generated = Environment.model_json_schema(mode="validation")
     data_source = generated["$defs"]["DataSource"]
-    # In a file, url, company and authentication may come from `defaults` instead.
+    # In a file, url, company and authentication may come from `defaults` or a base file
+    # (`extends`), and an entry that overrides a base's data source may name it by id alone.
     data_source["required"] = [
-        name for name in data_source["required"] if name not in _DEFAULTABLE_REQUIRED
+        name
+        for name in data_source["required"]
+        if name not in (*_DEFAULTABLE_REQUIRED, _IDENTITY_REQUIRED)
     ]
-    conditions = [
+    conditions: list[dict[str, Any]] = [
         {
             "if": {
                 "not": {
-                    "required": ["defaults"],
-                    "properties": {"defaults": {"type": "object", "required": [name]}},
+                    "anyOf": [
+                        {"required": ["extends"]},
+                        {
+                            "required": ["defaults"],
+                            "properties": {"defaults": {"type": "object", "required": [name]}},
+                        },
+                    ]
                 }
             },
             "then": {"properties": {"data_sources": {"items": {"required": [name]}}}},
         }
         for name in _DEFAULTABLE_REQUIRED
     ]
+    conditions.append(
+        {
+            "if": {"required": ["extends"]},
+            "then": {
+                "properties": {
+                    "data_sources": {
+                        "items": {"anyOf": [{"required": ["description"]}, {"required": ["id"]}]}
+                    }
+                }
+            },
+            "else": {"properties": {"data_sources": {"items": {"required": ["description"]}}}},
+        }
+    )
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,

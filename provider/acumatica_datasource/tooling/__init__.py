@@ -5,7 +5,8 @@ Outside the six layers: only the standard library (and the package's error base)
 and the command line and tests use it. To add a Go-built program, describe it with a
 :class:`GoTool` (package, version, binary name) and call :func:`locate_or_build`, or add it to
 a recipe run by :func:`build_once`. ``python -m acumatica_datasource.tooling`` (``make
-pulumi``) locates or builds the Pulumi CLI and prints its path.
+pulumi``) locates or builds the Pulumi CLI and the YAML language host and prints the CLI's
+path.
 """
 
 from __future__ import annotations
@@ -26,9 +27,16 @@ from acumatica_datasource.tooling.pulumi_cli import (
     ensure_pulumi_cli,
     locate_pulumi_cli,
 )
+from acumatica_datasource.tooling.yaml_host import (
+    YAML_LANGUAGE_HOST,
+    YAML_VERSION,
+    ensure_yaml_language_host,
+)
 
 __all__ = [
     "PULUMI_VERSION",
+    "YAML_LANGUAGE_HOST",
+    "YAML_VERSION",
     "GoTool",
     "PassphraseMissingError",
     "PulumiCli",
@@ -39,6 +47,7 @@ __all__ = [
     "cache_root",
     "cli_cache_dir",
     "ensure_pulumi_cli",
+    "ensure_yaml_language_host",
     "locate_or_build",
     "locate_pulumi_cli",
     "offline_environment",

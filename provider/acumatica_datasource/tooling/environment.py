@@ -26,7 +26,8 @@ def offline_environment(
 ) -> dict[str, str]:
     """Return the environment variables for an offline engine run.
 
-    * ``PULUMI_BACKEND_URL``: ``file://<state_dir>`` unless the user set one.
+    * ``PULUMI_BACKEND_URL``: ``file://<state_dir>`` (created when missing: the engine refuses
+      a file backend whose directory does not exist) unless the user set one.
     * ``PULUMI_CONFIG_PASSPHRASE``: from the environment, else ``passphrase``; without either
       (and without ``PULUMI_CONFIG_PASSPHRASE_FILE``) :class:`PassphraseMissingError`.
     * ``PULUMI_SKIP_UPDATE_CHECK``, ``PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION``: no network.
@@ -41,9 +42,12 @@ def offline_environment(
     """
     env = os.environ if environ is None else environ
     result: dict[str, str] = {}
-    result["PULUMI_BACKEND_URL"] = env.get("PULUMI_BACKEND_URL") or (
-        "file://" + str(Path(state_dir).expanduser().resolve())
-    )
+    if env.get("PULUMI_BACKEND_URL"):
+        result["PULUMI_BACKEND_URL"] = env["PULUMI_BACKEND_URL"]
+    else:
+        state = Path(state_dir).expanduser().resolve()
+        state.mkdir(parents=True, exist_ok=True)
+        result["PULUMI_BACKEND_URL"] = f"file://{state}"
     if env.get("PULUMI_CONFIG_PASSPHRASE") is not None:
         result["PULUMI_CONFIG_PASSPHRASE"] = env["PULUMI_CONFIG_PASSPHRASE"]
     elif env.get("PULUMI_CONFIG_PASSPHRASE_FILE"):
