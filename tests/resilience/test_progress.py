@@ -40,5 +40,6 @@ def test_slow_verification_in_up(scenario: ScenarioFactory) -> None:
     control.fault(path=LOGIN, status=None, delay_ms=6500, times=1)
     up = world.acumatica_ds("up", "--env", path)
     assert up.code == 0, up.output
-    assert "still verifying after" in up.stderr and "waiting for the login" in up.stderr, up.stderr
+    assert "still verifying Data source 00 [ds-00] after" in up.stderr, up.stderr
+    assert "waiting for the login" in up.stderr, up.stderr
     running.sessions_left(0)

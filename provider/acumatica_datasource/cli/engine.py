@@ -34,6 +34,7 @@ from acumatica_datasource import environment_variables as variables
 from acumatica_datasource.cli.engine_process import EngineProcess
 from acumatica_datasource.cli.interrupts import Interrupts
 from acumatica_datasource.cli.locks import LockHolder, file_lock_holders, holders_in_error
+from acumatica_datasource.cli.output import ticking
 from acumatica_datasource.cli.result import (
     DONE,
     DataSourceResult,
@@ -48,6 +49,7 @@ from acumatica_datasource.resource.properties import UNKNOWN
 from acumatica_datasource.resource.run_channel import RunChannel
 from acumatica_datasource.spec import Environment
 from acumatica_datasource.tooling import PulumiCli, ensure_pulumi_cli, offline_environment
+from acumatica_datasource.verify import Waiting
 
 PROJECT = "acumatica-datasources"
 DEFAULT_STATE_DIR = ".acumatica-ds/state"
@@ -576,27 +578,23 @@ class EngineRunner:
             yield
             return
         write = self.progress
-        stop = threading.Event()
+        offset = 0
 
         def follow() -> None:
-            offset = 0
-            while not stop.wait(TAIL_SECONDS):
-                events, offset = channel.read(offset)
-                for event in events:
-                    if event.get("kind") == "waiting":
-                        write(
-                            f"  ... {event.get('description')} [{event.get('data_source_id')}]: "
-                            f"still verifying after {float(event.get('seconds') or 0):.0f} s, "
-                            f"waiting for {event.get('waiting_for')}"
-                        )
+            nonlocal offset
+            events, offset = channel.read(offset)
+            for event in events:
+                if event.get("kind") == "waiting":
+                    waiting = Waiting(
+                        str(event.get("data_source_id")),
+                        str(event.get("description")),
+                        float(event.get("seconds") or 0),
+                        str(event.get("waiting_for")),
+                    )
+                    write(f"  ... {waiting.line()}")
 
-        thread = threading.Thread(target=follow, name="run-channel", daemon=True)
-        thread.start()
-        try:
+        with ticking(TAIL_SECONDS, follow):
             yield
-        finally:
-            stop.set()
-            thread.join(timeout=2)
 
     def _read_state(self, progress: Progress) -> set[str]:
         """Fill recorded verifications and callback URLs from the state; return the data

@@ -13,7 +13,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from acumatica_datasource.cli import exit_code, output
-from acumatica_datasource.cli.stack_cmd import add_engine_options, check_settings
+from acumatica_datasource.cli.stack_cmd import add_engine_options, check_settings, engine_runner
 from acumatica_datasource.errors import AcumaticaDataSourceError, UsageError
 
 if TYPE_CHECKING:
@@ -45,7 +45,6 @@ def blocking(source: DataSourceResult) -> str | None:
 def run(args: argparse.Namespace) -> int:
     """Validate every file first, then apply them one after the other."""
     from acumatica_datasource.cli import interrupts
-    from acumatica_datasource.cli.engine import EngineRunner, EngineSettings
     from acumatica_datasource.cli.result import RESULT_VERSION, error_document
     from acumatica_datasource.spec import validate_file
 
@@ -81,22 +80,8 @@ def run(args: argparse.Namespace) -> int:
             entry["status"] = "not_applied"
             continue
         output.note(f"promote: applying {result.file} to stack {environment.environment}")
-        settings = EngineSettings(
-            state_dir=EngineSettings.state_directory(args.state),
-            stack=environment.environment,
-            sessions_per_site=args.sessions_per_site,
-            clear_pending=args.clear_pending,
-            force=args.force,
-            wait_lock=args.wait_lock,
-        )
         try:
-            outcome = EngineRunner(
-                environment,
-                settings,
-                write=output.note,
-                progress=output.note if args.format == "text" else None,
-                interrupts=received,
-            ).run("up")
+            outcome = engine_runner(args, environment, environment.environment).run("up")
         except AcumaticaDataSourceError as exc:  # no engine, no passphrase, a locked stack
             entry.update(status="failed", reason=str(exc), error={"kind": exc.kind})
             output.failure(exc)

@@ -19,8 +19,10 @@ from acumatica_datasource.cli import output
 from acumatica_datasource.errors import EnvironmentProblem
 
 if TYPE_CHECKING:
+    from acumatica_datasource.cli.engine import EngineRunner
     from acumatica_datasource.cli.interrupts import Interrupts
     from acumatica_datasource.cli.result import StackResult
+    from acumatica_datasource.spec import Environment
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -28,16 +30,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--env", required=True, metavar="FILE", help="an environment file")
     add_engine_options(parser)
     output.add_format_option(parser)
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError("must be 0 or more")
-    return value
 
 
 def add_engine_options(parser: argparse.ArgumentParser, *, stack: bool = True) -> None:
@@ -55,7 +47,7 @@ def add_engine_options(parser: argparse.ArgumentParser, *, stack: bool = True) -
     output.add_sessions_option(parser)
     parser.add_argument(
         "--wait-lock",
-        type=_seconds,
+        type=output.at_least(0.0, float, "a number of seconds"),
         default=0.0,
         metavar="SECONDS",
         help="when another run holds the stack, wait up to SECONDS for it to end (default: "
@@ -89,34 +81,40 @@ def check_settings() -> None:
 def run(args: argparse.Namespace) -> int:
     """Run one operation on the environment's stack."""
     from acumatica_datasource.cli import interrupts
-    from acumatica_datasource.cli.engine import EngineRunner, EngineSettings
     from acumatica_datasource.spec import load_environment
 
     environment = load_environment(args.env)
     check_settings()
+    stack = args.stack or environment.environment
+    output.note(
+        f"{args.command} {stack}: {len(environment.data_sources)} data source(s) from {args.env}"
+    )
+    result = engine_runner(args, environment, stack).run(args.command)
+    print_result(result, args.format)
+    return exit_code(result, interrupts.current())
+
+
+def engine_runner(args: argparse.Namespace, environment: Environment, stack: str) -> EngineRunner:
+    """The engine driver for ``stack`` as the command line's options say (shared with
+    ``promote``)."""
+    from acumatica_datasource.cli import interrupts
+    from acumatica_datasource.cli.engine import EngineRunner, EngineSettings
+
     settings = EngineSettings(
         state_dir=EngineSettings.state_directory(args.state),
-        stack=args.stack or environment.environment,
+        stack=stack,
         sessions_per_site=args.sessions_per_site,
         clear_pending=args.clear_pending,
         force=args.force,
         wait_lock=args.wait_lock,
     )
-    output.note(
-        f"{args.command} {settings.stack}: {len(environment.data_sources)} data source(s) "
-        f"from {args.env}"
-    )
-    received = interrupts.current()
-    runner = EngineRunner(
+    return EngineRunner(
         environment,
         settings,
         write=output.note,
         progress=output.note if args.format == "text" else None,
-        interrupts=received,
+        interrupts=interrupts.current(),
     )
-    result = runner.run(args.command)
-    print_result(result, args.format)
-    return exit_code(result, received)
 
 
 def exit_code(result: StackResult, received: Interrupts) -> int:

@@ -145,20 +145,13 @@ def _progress_lines(board: ProgressBoard, *, enabled: bool) -> Iterator[None]:
     if not enabled:
         yield
         return
-    stop = threading.Event()
 
     def tick() -> None:
-        while not stop.wait(TICK_SECONDS):
-            for waiting in board.due():
-                output.note(f"  ... {waiting.line()}")
+        for waiting in board.due():
+            output.note(f"  ... {waiting.line()}")
 
-    thread = threading.Thread(target=tick, name="progress", daemon=True)
-    thread.start()
-    try:
+    with output.ticking(TICK_SECONDS, tick):
         yield
-    finally:
-        stop.set()
-        thread.join(timeout=2)
 
 
 MARKS = {"ok": "ok  ", "warning": "WARN", "failed": "FAIL", "skipped": "skip"}
