@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from tests.resilience.conftest import ScenarioFactory
 from tests.resilience.support import by_id, changes, fleet, logins, no_changes, start
 from tests.support.e2e import World
+from tests.support.postgres import PostgresServer, running_postgres
 
 pytestmark = pytest.mark.engine
 
@@ -122,4 +124,44 @@ def test_two_stacks_of_one_backend_at_once(scenario: ScenarioFactory) -> None:
         assert survivors == [], survivors
     for name in paths:
         assert len(world.resources(name)) == 3
+    running.sessions_left(0)
+
+
+@pytest.fixture
+def postgres() -> Iterator[PostgresServer]:
+    with running_postgres() as server:
+        yield server
+
+
+def test_a_live_run_on_a_postgres_backend(
+    postgres: PostgresServer, scenario: ScenarioFactory
+) -> None:
+    """A backend whose locks are not files (PostgreSQL): the engine itself tells who holds
+    the stack, and the answer is the same."""
+    running = scenario("locks: a second run while the first is live (PostgreSQL state)")
+    world, control = running.world, running.world.control
+    world.extra_env.update(PULUMI_BACKEND_URL=postgres.create_database("state"))
+    path = str(world.write_environment("dev", fleet(world, size=4, oauth=1)))
+    control.fault(path=READS, method="GET", status=None, delay_ms=4000, times=None)
+    first = start(world, "up", "--env", path, "--format", "json")
+    first.wait_until(lambda: logins(world) >= 1)
+    second = world.acumatica_ds("up", "--env", path, "--format", "json")
+    assert second.code == 1, second.output
+    message = second.result["error"]["message"]
+    assert "another run is updating it now, or the last run was killed" in message, message
+    assert "interrupted" not in message
+    # following the advice is safe: the backend says who holds the stack, and it is alive
+    cleared = world.acumatica_ds("up", "--env", path, "--format", "json", "--clear-pending")
+    assert cleared.code == 1, cleared.output
+    assert cleared.result["error"]["kind"] == "locked", cleared.output
+    message = cleared.result["error"]["message"]
+    assert "refusing to clear" in message and "on this host" in message, message
+    done = first.finish()
+    assert done.code == 0, done.output
+    assert changes(done)["create"] == 4, done.stdout
+    control.clear_faults()
+    assert sorted(world.resources("dev")) == ["ds-00", "ds-01", "ds-02", "ds-03"]
+    survivors = first.survivors()
+    running.figures.orphans += len(survivors)
+    assert survivors == [], survivors
     running.sessions_left(0)

@@ -450,14 +450,17 @@ class EngineRunner:
             f"{op.get('type', '?')} {_name(op.get('resource', {}).get('urn'))}" for op in pending
         )
         if not self.settings.clear_pending:
-            unknown = (
-                ""
-                if holders is not None
-                else " (or is still running: this backend's locks are seen only by the engine)"
-            )
+            if holders is None:  # this backend's locks are seen only by the engine
+                raise EngineError(
+                    f"stack {self.settings.stack} has operations pending ({described}): either "
+                    "another run is updating it now, or the last run was killed before it "
+                    "could finish them. If no other run is going on, re-run with "
+                    "--clear-pending (it asks the backend, and refuses while a live run holds "
+                    "the stack); the run then re-applies what is needed"
+                )
             raise EngineError(
                 f"the last deployment of stack {self.settings.stack} was interrupted while "
-                f"{described}{unknown}: those data sources may or may not have been applied. "
+                f"{described}: those data sources may or may not have been applied. "
                 "Re-run with --clear-pending to drop the interrupted operations from the state; "
                 "the run then re-applies what is needed (data sources are safe to apply again)"
             )
