@@ -471,7 +471,10 @@ class EngineRunner:
         try:
             stack.import_stack(replacement)
         except auto.ConcurrentUpdateError as exc:  # a backend whose locks only the engine sees
-            self._judge(holders_in_error(str(exc)))
+            named = holders_in_error(str(exc))
+            if not named:
+                raise EngineError(_tail(exc)) from None
+            self._judge(named)
             stack.import_stack(replacement)
 
     # --- operations ---------------------------------------------------------------------------
