@@ -23,6 +23,8 @@ from tests.resilience.conftest import Collector
 from tests.resilience.support import Figures
 from tests.support.e2e import REPO_ROOT, Run
 
+pytestmark = pytest.mark.slow
+
 STACK_COMMANDS = ("preview", "up", "refresh", "destroy")
 ENGINE_COMMANDS = (*STACK_COMMANDS, "promote")
 DOCUMENT = {

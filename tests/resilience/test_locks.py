@@ -18,7 +18,7 @@ from tests.resilience.support import by_id, changes, fleet, logins, no_changes, 
 from tests.support.e2e import World
 from tests.support.postgres import PostgresServer, running_postgres
 
-pytestmark = pytest.mark.engine
+pytestmark = [pytest.mark.engine, pytest.mark.slow]
 
 READS = "/entity/Default/*"
 
@@ -107,7 +107,7 @@ def test_two_stacks_of_one_backend_at_once(scenario: ScenarioFactory) -> None:
     running = scenario("locks: up on two stacks of one backend at once")
     world = running.world
     paths = {
-        name: str(world.write_environment(name, fleet(world, name=name, size=3, oauth=1)))
+        name: str(world.write_environment(name, fleet(world, name=name, size=2, oauth=1)))
         for name in ("dev", "test")
     }
     runs = {
@@ -117,13 +117,13 @@ def test_two_stacks_of_one_backend_at_once(scenario: ScenarioFactory) -> None:
         done = watched.finish()
         assert done.code == 0, done.output
         assert done.result["stack"] == name
-        assert changes(done)["create"] == 3, done.stdout
+        assert changes(done)["create"] == 2, done.stdout
         assert {s["verification"] for s in by_id(done).values()} == {"ok"}
         survivors = watched.survivors()
         running.figures.orphans += len(survivors)
         assert survivors == [], survivors
     for name in paths:
-        assert len(world.resources(name)) == 3
+        assert len(world.resources(name)) == 2
     running.sessions_left(0)
 
 

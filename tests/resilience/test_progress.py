@@ -8,6 +8,8 @@ import pytest
 from tests.resilience.conftest import ScenarioFactory
 from tests.resilience.support import fleet
 
+pytestmark = pytest.mark.slow
+
 LOGIN = "/entity/auth/login"
 
 

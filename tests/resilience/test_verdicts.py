@@ -17,7 +17,7 @@ from tests.resilience.conftest import ScenarioFactory
 from tests.resilience.support import by_id
 from tests.support.e2e import SECRETS, e2e_tenant, environment
 
-pytestmark = pytest.mark.engine
+pytestmark = [pytest.mark.engine, pytest.mark.slow]
 
 LOGIN = "/entity/auth/login"
 WRONG = {"password": "Wrong-Passw0rd-value", "client_secret": "Wrong-Client-Secret-value"}
