@@ -35,6 +35,7 @@ bench: setup  ## every benchmark (a few minutes); figures in docs/performance.md
 	$(RUN) python bench/verify.py
 	$(RUN) python bench/parallel.py
 	$(RUN) python bench/stack.py
+	$(RUN) python bench/hostile.py
 
 clean:
 	rm -rf .venv .tools .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -23,5 +23,9 @@ SESSIONS_PER_SITE = "ACUMATICA_DS_SESSIONS_PER_SITE"
 STATE_DIR = "ACUMATICA_DS_STATE_DIR"
 """The command line's local state directory (``--state``)."""
 
+VAULT_ALLOW_HTTP = "ACUMATICA_DS_VAULT_ALLOW_HTTP"
+"""Set to 1 (or true) to accept a plain ``http://`` Vault address off loopback, like
+``vault.allow_insecure_http: true`` in the file (a warning is printed on every run)."""
+
 VERIFICATION_MODE = "ACUMATICA_DS_VERIFICATION_MODE"
 """The verification mode of data sources that set none (``acumatica:verificationMode``)."""

@@ -314,13 +314,37 @@ def test_offline_environment_keeps_user_settings(tmp_path: Path) -> None:
     )
     assert file_env["PULUMI_CONFIG_PASSPHRASE_FILE"] == "/run/pass"
     assert "PULUMI_CONFIG_PASSPHRASE" not in file_env
-    # An empty passphrase from the environment is a (weak but valid) passphrase.
-    assert (
-        offline_environment(tmp_path, environ={"PULUMI_CONFIG_PASSPHRASE": ""})[
-            "PULUMI_CONFIG_PASSPHRASE"
-        ]
-        == ""
-    )
+
+
+@pytest.mark.parametrize("empty", ["", "  ", "\n"])
+def test_an_empty_passphrase_is_refused(tmp_path: Path, empty: str) -> None:
+    """Issue 12, point 7: an empty passphrase makes every recorded secret decryptable with "",
+    from the variable as from a passphrase file."""
+    with pytest.raises(PassphraseMissingError, match="is empty") as info:
+        offline_environment(tmp_path, environ={"PULUMI_CONFIG_PASSPHRASE": empty})
+    assert "Fix:" in str(info.value)
+    passphrase_file = tmp_path / "passphrase"
+    passphrase_file.write_text(empty)
+    with pytest.raises(PassphraseMissingError, match="is empty"):
+        offline_environment(
+            tmp_path, environ={"PULUMI_CONFIG_PASSPHRASE_FILE": str(passphrase_file)}
+        )
+
+
+@pytest.mark.engine
+def test_up_with_an_empty_passphrase_stops_before_the_engine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from acumatica_datasource import cli
+
+    environment = tmp_path / "dev.yaml"
+    environment.write_text("environment: dev\ndata_sources: []\n")
+    monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "")
+    code = cli.main(["up", "--env", str(environment), "--state", str(tmp_path / "state")])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "PULUMI_CONFIG_PASSPHRASE is empty" in err
+    assert not (tmp_path / "state" / ".pulumi").exists()
 
 
 def test_offline_environment_requires_a_passphrase(tmp_path: Path) -> None:

@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 from tests.resilience.conftest import ScenarioFactory
 from tests.resilience.support import assert_classified, assert_converged, fleet, wait_for_sessions
+from tests.support.e2e import SECRETS
+from tests.support.echoes import echo_forms
 
 pytestmark = pytest.mark.engine
 
@@ -24,6 +26,7 @@ CAUSES = {
     "timeout": r"no answer within operation_timeout",
     "reset": r"connection broke",
     "expired": r"HTTP 401\).*expired",
+    "rejected": r"rejected the password",
 }
 LOGIN = "/entity/auth/login"
 LOGOUT = "/entity/auth/logout"
@@ -31,6 +34,14 @@ READS = "/entity/Default/*"
 RATE_BODY = {
     "message": "The number of API requests per minute exceeds the limit of the license.",
 }
+ECHO_BODY = {
+    "message": "Invalid credentials: "
+    + " | ".join(echo_forms(SECRETS["password"]).values())
+    + " \x1b]0;owned\x07\x1b[2J",
+    "exceptionType": "PX.Data.PXException",
+}
+"""A login error echoing the password in every encoding of issue 12 (the secret scan of every
+scenario searches state, logs and output for all of them)."""
 
 
 @dataclass(frozen=True)
@@ -122,6 +133,20 @@ CASES = [
         ),
         ("expired",),
         sandbox={"session_idle_timeout_s": 0.5},
+    ),
+    FaultCase(
+        "login errors echoing the password",
+        (
+            {
+                "path": LOGIN,
+                "status": 500,
+                "body": ECHO_BODY,
+                "probability": 0.3,
+                "times": None,
+                "seed": 9,
+            },
+        ),
+        ("rejected",),
     ),
 ]
 

@@ -111,7 +111,9 @@ def test_invalid_fields_fail_one_by_one_with_validate_messages(
     got = {tuple(reason.split(": ", 1)) for reason in reasons}
     assert got == validate_messages(spec_document(props), tmp_path)
     paths = [reason.split(": ", 1)[0] for reason in reasons]
-    assert len(paths) == len(set(paths)), "one failure per field"
+    # one failure per field, but every problem of the properties string (issue 12)
+    assert paths.count("extra_connection_properties") == 2
+    assert len(paths) == len(set(paths)) + 1
     assert {"company", "url", "page_size", "authentication.password.vault.key"} <= set(paths)
     for failure in result.failures:
         path = failure.reason.split(": ", 1)[0]

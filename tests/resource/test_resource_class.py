@@ -376,3 +376,33 @@ def test_declare_environment_refuses_an_invalid_file(mocked: Mocked, tmp_path: P
     assert f"{path}:6: data_sources[0].authentication.password: a secret must not be" in message
     assert "plain-text" not in message
     assert mocked.recorder.resources == []
+
+
+def test_declare_environment_keeps_the_security_settings(mocked: Mocked, tmp_path: Path) -> None:
+    """Issue 12, point 8: allow_insecure_tls and a credential property's reference reach the
+    resource (without allow_insecure_tls, the resource's own check would refuse the file's
+    SSLServerCert=*)."""
+    path = tmp_path / "dev.yaml"
+    path.write_text(
+        "environment: dev\n"
+        "data_sources:\n"
+        "  - description: One\n"
+        "    url: https://erp.example.com\n"
+        "    company: ACME\n"
+        "    authentication: {strategy: basic, username: u, password: {env: PW}}\n"
+        "    allow_insecure_tls: true\n"
+        "    extra_connection_properties:\n"
+        "      SSLServerCert: '*'\n"
+        "      ProxyPassword: {env: PROXY_PW}\n"
+    )
+
+    def program() -> None:
+        declare_environment(path)
+
+    mocked.run(program)
+    inputs = mocked.inputs("one")
+    assert inputs["allow_insecure_tls"] is True
+    assert inputs["extra_connection_properties"] == {
+        "SSLServerCert": "*",
+        "ProxyPassword": {"env": "PROXY_PW"},
+    }

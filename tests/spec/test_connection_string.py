@@ -28,7 +28,9 @@ def test_basic_data_source_renders_with_placeholders_and_with_secrets() -> None:
         "Password={{vault:secret/acumatica/dev#password}};Pagesize=10000;Timeout=60;"
         "EndpointVersion=24.200.001;"
     )
-    resolved = render_connection_string(source, callback_url=None, secrets={"password": "p;w=1"})
+    resolved = render_connection_string(
+        source, callback_url=None, secrets={("authentication", "password"): "p;w=1"}
+    )
     assert 'Password="p;w=1";' in resolved
     assert dict(connection_string.parse(resolved))["Password"] == "p;w=1"
 

@@ -44,6 +44,7 @@ def _with(document: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
 
 
 _DELETE = object()
+_PROPS = "data_sources.0.extra_connection_properties"
 LOGIN = {"username": "svc", "password": {"env": "P"}}
 VALID_BASE = environment(basic_source(), oauth_source())
 DEFAULTS_BASE = {
@@ -133,6 +134,22 @@ CORPUS: list[tuple[str, dict[str, Any]]] = [
     ("invalid", _with(DEFAULTS_BASE, "defaults.page_size", 0)),
     ("invalid", _with(DEFAULTS_BASE, "defaults.description", "x")),
     ("invalid", _with(DEFAULTS_BASE, "data_sources", {"a": 1})),
+    # issue 12: names, Vault over http, references, connection properties
+    ("invalid", _with(VALID_BASE, "data_sources.0.description", "ERP\u202etxt")),
+    ("invalid", _with(VALID_BASE, "data_sources.0.company", "AC\u200bME")),
+    ("valid", _with(VALID_BASE, "data_sources.0.company", "Société 日本")),
+    ("invalid", _with(VALID_BASE, "vault", {"address": "http://vault.example.com"})),
+    ("valid", _with(VALID_BASE, "vault", {"address": "http://127.0.0.1:8200"})),
+    (
+        "valid",
+        _with(VALID_BASE, "vault", {"address": "http://vault:8200", "allow_insecure_http": True}),
+    ),
+    ("invalid", _with(VALID_BASE, f"{_PROPS}", {" Password ": "x"})),
+    ("invalid", _with(VALID_BASE, f"{_PROPS}", {"X=1;URL": "x"})),
+    ("invalid", _with(VALID_BASE, f"{_PROPS}", {"ProxyPassword": "literal"})),
+    ("invalid", _with(VALID_BASE, f"{_PROPS}", {"ApiKey": 12345})),
+    ("valid", _with(VALID_BASE, f"{_PROPS}", {"ProxyPassword": {"env": "PROXY_PW"}})),
+    ("valid", _with(VALID_BASE, f"{_PROPS}", {"Db_Api-Key": {"vault": {"path": "p", "key": "k"}}})),
 ]
 
 

@@ -6,7 +6,8 @@ Import as ``from tests.support.e2e import ...``.
 * :class:`World` - a sandbox, an OpenBao dev server and a state directory;
   :meth:`World.acumatica_ds` runs the command line in a subprocess (and asserts no traceback),
   :meth:`World.secret_hits` scans the raw state, ``pulumi stack export`` and every command's
-  output for secret values, :meth:`World.resources` reads the recorded data sources.
+  output for secret values in every echo encoding, :meth:`World.resources` reads the recorded
+  data sources.
 * :func:`running_world` - a started world, its servers stopped by process id on exit.
 * :func:`environment` - a Basic and an OAuth data source document against a world.
 """
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from tests.support.echoes import found_forms
 from tests.support.openbao import OpenBaoServer, running_openbao
 from tests.support.sandbox import Control, running_sandbox
 
@@ -200,10 +202,12 @@ class World:
         return texts
 
     def secret_hits(self) -> list[str]:
-        """Secret values found in state, exports, engine logs and every command's output."""
+        """Secret values found in state, exports, engine logs and every command's output, in
+        any encoding a server may echo them in (:mod:`tests.support.echoes`: raw, the JSON
+        dialects, URL and form encodings, base64 of ``user:password``)."""
         haystacks = self.state_texts() + self.engine_logs() + [r.output for r in self.runs]
-        secrets = (self.secrets | self.vault.sensitive) - {"root", ""}
-        return sorted({s for s in secrets for text in haystacks if s in text})
+        secrets = sorted((self.secrets | self.vault.sensitive) - {"root", ""})
+        return sorted(found_forms(secrets, haystacks))
 
 
 @contextlib.contextmanager

@@ -49,25 +49,29 @@ def find_bao() -> str:
     return found
 
 
-def free_port() -> int:
-    """A TCP port that was free on 127.0.0.1 a moment ago."""
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port that was free on ``host`` a moment ago."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
+        sock.bind((host, 0))
         return int(sock.getsockname()[1])
 
 
 class OpenBaoServer:
     """One ``bao server -dev`` process; use :func:`running_openbao` or start()/stop()."""
 
-    def __init__(self, workdir: Path, *, tls: bool = False, audit: bool = False) -> None:
+    def __init__(
+        self, workdir: Path, *, tls: bool = False, audit: bool = False, host: str = "127.0.0.1"
+    ) -> None:
         self.workdir = workdir
         self.tls = tls
         self.home = workdir / "home"
         self.home.mkdir(parents=True, exist_ok=True)
         self.cert_dir = workdir / "tls"
-        self.port = free_port()
+        self.host = host
+        """The address it listens on: loopback, unless a test runs it in a network namespace."""
+        self.port = free_port(host)
         scheme = "https" if tls else "http"
-        self.address = f"{scheme}://127.0.0.1:{self.port}"
+        self.address = f"{scheme}://{host}:{self.port}"
         self.log_path = workdir / "server.log"
         self.process: subprocess.Popen[bytes] | None = None
         self.sensitive: set[str] = set()
@@ -107,7 +111,7 @@ class OpenBaoServer:
             "server",
             "-dev",
             f"-dev-root-token-id={ROOT_TOKEN}",
-            f"-dev-listen-address=127.0.0.1:{self.port}",
+            f"-dev-listen-address={self.host}:{self.port}",
             "-dev-no-store-token",
         ]
         if self.tls:
@@ -339,13 +343,13 @@ class OpenBaoServer:
 
 @contextlib.contextmanager
 def running_openbao(
-    workdir: Path | None = None, *, tls: bool = False, audit: bool = False
+    workdir: Path | None = None, *, tls: bool = False, audit: bool = False, host: str = "127.0.0.1"
 ) -> Iterator[OpenBaoServer]:
     """A started server, stopped (by pid) on exit; ``workdir`` defaults to a temp directory."""
     with contextlib.ExitStack() as stack:
         if workdir is None:
             workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="openbao-")))
-        server = OpenBaoServer(workdir, tls=tls, audit=audit)
+        server = OpenBaoServer(workdir, tls=tls, audit=audit, host=host)
         stack.callback(server.stop)
         server.start()
         yield server

@@ -7,6 +7,7 @@ managers log out whatever happens inside them, including errors, timeouts and in
 
 from __future__ import annotations
 
+import math
 import secrets
 import threading
 from collections.abc import Callable, Iterator
@@ -19,7 +20,15 @@ import httpx
 
 from acumatica_datasource.acumatica import errors, responses
 from acumatica_datasource.acumatica.cancellation import Cancellation
-from acumatica_datasource.acumatica.connection import Connection, idempotent, not_processed
+from acumatica_datasource.acumatica.connection import (
+    MAX_PAGE_BODY,
+    PAGE_HEADROOM,
+    Connection,
+    describe_size,
+    idempotent,
+    not_processed,
+    page_limit,
+)
 from acumatica_datasource.acumatica.limits import GATE, SessionGate, SessionLimits
 from acumatica_datasource.acumatica.site import DEFAULT_ENDPOINT, SiteInfo
 from acumatica_datasource.redaction import Redactor
@@ -105,15 +114,30 @@ class Session:
             query += f"&$select={quote(select, safe=',')}"
         path = f"/entity/{endpoint}/{version}/{entity}"
         action = f"read {entity} ({endpoint} {version}, $top={top}, $skip={skip})"
+        limit = page_limit(top, one_field=bool(select))
         self.client.proceed("a page read")
-        response = self.client.connection.request(
-            "GET", f"{path}?{query}", action=action, retry=idempotent, headers=self.headers
-        )
         try:
-            records = response.json()
-        except ValueError:
+            response = self.client.connection.request(
+                "GET",
+                f"{path}?{query}",
+                action=action,
+                retry=idempotent,
+                headers=self.headers,
+                limit=limit,
+            )
+        except errors.ResponseTooLarge as exc:
+            per_record = describe_size((limit - PAGE_HEADROOM) // max(top, 1))
+            exc.extend(
+                f" A page may take {per_record} per record of $top={top} plus "
+                f"{describe_size(PAGE_HEADROOM)}, at most {describe_size(MAX_PAGE_BODY)}: lower "
+                "page_size if the site's records are really that large"
+            )
+            raise
+        try:
+            records = responses.json_body(response)
+        except responses.NotJson as exc:
             raise errors.ProtocolError(
-                f"the answer to {action} is not JSON: is url an Acumatica site?",
+                f"the answer to {action} is not JSON ({exc}): is url an Acumatica site?",
                 site=self.client.site,
             ) from None
         if not isinstance(records, list):
@@ -207,7 +231,7 @@ class AcumaticaClient:
             check=self._missing_means(action, f"there is no Acumatica REST API here: {hint}"),
         )
         try:
-            return SiteInfo.from_json(response.json())
+            return SiteInfo.from_json(responses.json_body(response))
         except ValueError:
             raise errors.ProtocolError(
                 f"GET /entity did not answer Acumatica's endpoint list: {hint}", site=self.site
@@ -389,8 +413,8 @@ class AcumaticaClient:
             check=self._missing_means(action, hint),
         )
         try:
-            document = response.json()
-        except ValueError:
+            document = responses.json_body(response)
+        except responses.NotJson:
             document = None
         if not isinstance(document, dict) or "token_endpoint" not in document:
             raise errors.ProtocolError(
@@ -427,7 +451,7 @@ class AcumaticaClient:
             self._left_open(answers, exc)
             raise
         self._left_open(answers, None)
-        data = response.json()
+        data = responses.json_body(response)  # JSON: checked by _token_error
         access = data.get("access_token") if isinstance(data, dict) else None
         if not isinstance(access, str) or not access:
             raise errors.ProtocolError(
@@ -439,6 +463,12 @@ class AcumaticaClient:
         if isinstance(refresh, str):
             self.connection.redact.add(refresh)
         expires = data.get("expires_in")
+        if isinstance(expires, float) and not math.isfinite(expires):
+            raise errors.ProtocolError(
+                f"the token endpoint's answer to {action} has an unusable expires_in (not a "
+                "finite number of seconds)",
+                site=self.site,
+            )
         return TokenSet(
             access_token=access,
             refresh_token=refresh if isinstance(refresh, str) else None,
@@ -451,19 +481,21 @@ class AcumaticaClient:
     ) -> errors.AcumaticaError | None:
         if response.status_code < 400:
             try:
-                response.json()
-            except ValueError:
+                responses.json_body(response)
+            except responses.NotJson as exc:
                 return errors.ProtocolError(
-                    f"the token endpoint's answer to {action} is not JSON", site=self.site
+                    f"the token endpoint's answer to {action} is not JSON ({exc})", site=self.site
                 )
             return None
         body = responses.error_body(response)
         code = body.get("error")
         if response.status_code in (400, 401) and isinstance(code, str):
+            redact = self.connection.redact
+            said = redact.clean(code, responses.MAX_KIND)
             description = body.get("error_description")
-            detail = self.connection.redact(str(description)) if description else code
+            detail = redact.clean(str(description), responses.MAX_DETAIL) if description else said
             return errors.OAuthError(
-                f"the token endpoint refused to {action} for client {client_id}: {code} ({detail})",
+                f"the token endpoint refused to {action} for client {client_id}: {said} ({detail})",
                 site=self.site,
                 error=code,
                 status=response.status_code,
@@ -543,7 +575,9 @@ class AcumaticaClient:
                 )
             ),
         )
-        return AuthorizeProbe.from_response(response, site=self.site, redirect_uri=redirect_uri)
+        return AuthorizeProbe.from_response(
+            response, site=self.site, redirect_uri=redirect_uri, redact=self.connection.redact
+        )
 
 
 class _OpeningAnswers:
@@ -586,7 +620,7 @@ class AuthorizeProbe:
 
     @classmethod
     def from_response(
-        cls, response: httpx.Response, *, site: str, redirect_uri: str
+        cls, response: httpx.Response, *, site: str, redirect_uri: str, redact: Redactor
     ) -> AuthorizeProbe:
         status = response.status_code
         if 200 <= status < 300:
@@ -598,7 +632,8 @@ class AuthorizeProbe:
             target = urlsplit(location)
             if not target.netloc or target.netloc == urlsplit(site).netloc:
                 return cls(True, status, "the authorize endpoint redirects to its login page")
-            return cls(None, status, f"the authorize endpoint redirects elsewhere ({location})")
+            elsewhere = redact.clean(location, responses.MAX_DETAIL)
+            return cls(None, status, f"the authorize endpoint redirects elsewhere ({elsewhere})")
         if status == 400:
             return cls(False, status, "the authorize endpoint refuses the callback URL")
         return cls(None, status, f"the authorize endpoint answered HTTP {status}")

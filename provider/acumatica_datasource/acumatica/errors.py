@@ -127,6 +127,10 @@ class ProtocolError(AcumaticaError):
     """The answer does not look like Acumatica's (wrong URL, a proxy's page...)."""
 
 
+class ResponseTooLarge(ProtocolError):
+    """An answer is larger than the limit for its request (see :mod:`.connection`)."""
+
+
 # --- transport ------------------------------------------------------------------------
 
 

@@ -6,17 +6,18 @@ import email.utils
 import json
 import math
 import time
-from collections.abc import Callable
 from typing import Any
 
 import httpx
 
 from acumatica_datasource.acumatica import errors
+from acumatica_datasource.redaction import Redactor
 
 LOGIN_LIMIT_TEXT = "api login limit"
 RATE_TEXTS = ("per minute", "requests per", "rate limit")
 """Texts of a 429 about the request rate; any other 429 at login is the API login limit."""
 MAX_DETAIL = 300
+MAX_KIND = 120
 
 
 def retry_after_seconds(response: httpx.Response) -> float | None:
@@ -38,32 +39,47 @@ def retry_after_seconds(response: httpx.Response) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
+class NotJson(ValueError):
+    """An answer is not usable JSON; the message says why (for "is not JSON (...)")."""
+
+
+def json_body(response: httpx.Response) -> Any:
+    """The answer's JSON; :class:`NotJson` for anything else, including JSON too deeply nested
+    to decode (a hostile page of nested ``[``)."""
+    try:
+        return json.loads(response.content)
+    except RecursionError:
+        raise NotJson("nested too deeply") from None
+    except (ValueError, UnicodeDecodeError):
+        raise NotJson("malformed") from None
+
+
 def error_body(response: httpx.Response) -> dict[str, Any]:
     """The ASP.NET error body ``{message, exceptionMessage, exceptionType}`` if any."""
     try:
-        data = json.loads(response.content)
-    except (ValueError, UnicodeDecodeError):
+        data = json_body(response)
+    except NotJson:
         return {}
     return data if isinstance(data, dict) else {}
 
 
-def describe(response: httpx.Response, redact: Callable[[str], str]) -> tuple[str, str | None]:
-    """A short, redacted text of what the server said, and its exception type."""
+def describe(response: httpx.Response, redact: Redactor) -> tuple[str, str | None]:
+    """A short text of what the server said, and its exception type, both made safe by
+    :meth:`Redactor.clean` (secrets masked before anything else is done to the text)."""
     body = error_body(response)
     parts = [
-        str(body[key]).strip()
+        redact.clean(body[key], MAX_DETAIL)
         for key in ("message", "exceptionMessage")
-        if isinstance(body.get(key), str) and str(body[key]).strip()
+        if isinstance(body.get(key), str)
     ]
-    if not parts and not body:
-        text = response.text.strip() if _is_text(response) else ""
-        parts = [" ".join(text.split())] if text else []
-    detail = " - ".join(dict.fromkeys(parts)) or f"HTTP {response.status_code}"
-    detail = redact(detail)
-    if len(detail) > MAX_DETAIL:
-        detail = detail[: MAX_DETAIL - 3] + "..."
+    if not body and _is_text(response):
+        parts = [redact.clean(response.text, MAX_DETAIL)]
+    detail = " - ".join(dict.fromkeys(part for part in parts if part)) or (
+        f"HTTP {response.status_code}"
+    )
     kind = body.get("exceptionType")
-    return detail, kind if isinstance(kind, str) else None
+    safe_kind = redact.clean(kind, MAX_KIND) if isinstance(kind, str) else ""
+    return redact.clean(detail, MAX_DETAIL), safe_kind or None
 
 
 def _is_text(response: httpx.Response) -> bool:
@@ -88,7 +104,7 @@ def is_login_limit(response: httpx.Response) -> bool:
 
 
 def login_error(
-    response: httpx.Response, *, site: str, user: str, tenant: str, redact: Callable[[str], str]
+    response: httpx.Response, *, site: str, user: str, tenant: str, redact: Redactor
 ) -> errors.AcumaticaError:
     """The error for a failed ``POST /entity/auth/login``."""
     status = response.status_code
@@ -142,7 +158,7 @@ def login_error(
 
 
 def request_error(
-    response: httpx.Response, *, site: str, action: str, redact: Callable[[str], str]
+    response: httpx.Response, *, site: str, action: str, redact: Redactor
 ) -> errors.AcumaticaError:
     """The error for any other failed request; ``action`` says what was attempted."""
     status = response.status_code

@@ -166,16 +166,17 @@ def format_report(report: Report) -> str:
     """A readable, multi-line report of one data source."""
     from acumatica_datasource.cli.result import left_open
 
-    server = report.server
+    server = report.facts()
     lines = [f"{report.description} [{report.data_source_id}]: {report.status.upper()}"]
     for check in report.checks:
         lines.append(
-            f"  {MARKS[check.status]} {check.name:<22} {check.detail} ({check.duration_ms} ms)"
+            f"  {MARKS[check.status]} {check.name:<22} {report.text(check.detail)} "
+            f"({check.duration_ms} ms)"
         )
-    if server.build_version or server.version:
+    if server["build_version"] or server["version"]:
         lines.append(
-            f"  site: Acumatica {server.build_version or '?'}, endpoint "
-            f"{server.endpoint or '?'} {server.version or '?'}"
+            f"  site: Acumatica {server['build_version'] or '?'}, endpoint "
+            f"{server['endpoint'] or '?'} {server['version'] or '?'}"
         )
     if report.callback_url:
         registered = {True: "registered", False: "NOT registered", None: "not checked"}

@@ -47,6 +47,7 @@ def declare(
             company=fields["company"],
             page_size=fields["page_size"],
             operation_timeout=fields["operation_timeout"],
+            allow_insecure_tls=fields["allow_insecure_tls"],
             extra_connection_properties=fields["extra_connection_properties"],
             authentication=fields["authentication"],
             verification=fields["verification"],

@@ -61,9 +61,11 @@ from acumatica_datasource.spec import (
     DataSource,
     FieldProblem,
     InlineSecretRef,
+    SecretPath,
     VaultSecretRef,
     VaultSettings,
     render_connection_string,
+    rendered_secrets,
 )
 from acumatica_datasource.verify import ProgressBoard, Report, verify_data_source
 
@@ -492,18 +494,17 @@ def _connection_string(
     versions: dict[str, int | None],
 ) -> str:
     """The connection string with the secrets; ``versions`` learns the versions read."""
-    values: dict[str, str] = {}
-    for path, reference in source.secret_references().items():
-        if path[0] == "authentication":
-            try:
-                resolved = resolver.resolve(reference)
-            except AcumaticaDataSourceError as exc:
-                fail(
-                    f"the connection string of data source '{source.description}' cannot "
-                    f"be rendered (expose_connection_string is set): {exc}"
-                )
-            values[path[-1]] = resolved.value.reveal()
-            versions[resolved.metadata.reference] = resolved.metadata.version
+    values: dict[SecretPath, str] = {}
+    for path, reference in rendered_secrets(source).items():
+        try:
+            resolved = resolver.resolve(reference)
+        except AcumaticaDataSourceError as exc:
+            fail(
+                f"the connection string of data source '{source.description}' cannot "
+                f"be rendered (expose_connection_string is set): {exc}"
+            )
+        values[path] = resolved.value.reveal()
+        versions[resolved.metadata.reference] = resolved.metadata.version
     return render_connection_string(source, callback_url=inputs.get("callback_url"), secrets=values)
 
 
@@ -534,7 +535,7 @@ def _interrupted(source: DataSource, report: Report) -> NoReturn:
 
 
 def _failure_message(source: DataSource, report: Report) -> str:
-    failed = "; ".join(f"{c.name}: {c.detail}" for c in report.failures)
+    failed = "; ".join(report.text(f"{c.name}: {c.detail}") for c in report.failures)
     return f"verification of data source '{source.description}' failed: {failed}"
 
 

@@ -148,14 +148,14 @@ def verification_output(report: Report | None, mode: str) -> dict[str, Any]:
         "status": report.status,
         "mode": mode,
         "checked_at": report.checked_at,
-        "summary": _short(report.summary()),
+        "summary": report.text(report.summary(), MAX_DETAIL),
         "checks": {c.name: c.status for c in report.checks},
         "problems": [
-            _short(f"{c.name}: {c.detail}")
+            report.text(f"{c.name}: {c.detail}", MAX_DETAIL)
             for c in report.checks
             if c.status in ("failed", "warning")
         ],
-        "server": report.server.as_dict(),
+        "server": report.facts(),
         "callback_registered": report.callback_registered,
         "records_read": report.records_read,
     }
@@ -190,7 +190,3 @@ def build_outputs(
     outputs["provider_version"] = PROVIDER_VERSION
     outputs["connection_string"] = connection_string
     return outputs
-
-
-def _short(text: str) -> str:
-    return text if len(text) <= MAX_DETAIL else text[: MAX_DETAIL - 3] + "..."

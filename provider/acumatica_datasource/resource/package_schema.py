@@ -160,11 +160,18 @@ _OVERRIDES: dict[tuple[str, str], tuple[Spec, Shape]] = {
         {
             "oneOf": [
                 {"type": "string"},
-                {"type": "object", "additionalProperties": {"type": "string"}},
+                {
+                    "type": "object",
+                    "additionalProperties": {
+                        "oneOf": [{"type": "string"}, _ref("SecretReference")]
+                    },
+                },
             ],
             "description": "Extra connection-string properties: 'Key=value;...' or a map. Keys "
             "owned by data-source fields (URL, Company, User, ...) are refused; EndpointVersion "
-            "picks the endpoint version; Branch and Locale are sent with the session login.",
+            "picks the endpoint version; Branch and Locale are sent with the session login. "
+            "Keys that carry credentials (Password, Secret, Token, ApiKey or PrivateKey in the "
+            "name) take only a {vault}/{env} reference, in the map form.",
         },
         Shape(is_map=True, items=SCALAR),
     ),

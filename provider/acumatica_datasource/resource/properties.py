@@ -54,6 +54,7 @@ SPEC_PROPERTIES = (
     "company",
     "page_size",
     "operation_timeout",
+    "allow_insecure_tls",
     "extra_connection_properties",
     "authentication",
     "verification_settings",
@@ -71,6 +72,7 @@ PLAIN_PROPERTIES = frozenset(
         "company",
         "page_size",
         "operation_timeout",
+        "allow_insecure_tls",
         "expose_connection_string",
     }
 )

@@ -10,7 +10,9 @@ from pulumi import dynamic
 
 from acumatica_datasource.resource.inputs import (
     BasicAuth,
+    EnvSecret,
     OAuth2,
+    VaultSecret,
     VerificationSettings,
     secret_input,
 )
@@ -36,7 +38,9 @@ class AcumaticaDataSource(dynamic.Resource, module="acumatica", name="DataSource
     company: pulumi.Output[str]
     page_size: pulumi.Output[int]
     operation_timeout: pulumi.Output[float]
-    extra_connection_properties: pulumi.Output[dict[str, str]]
+    allow_insecure_tls: pulumi.Output[bool]
+    extra_connection_properties: pulumi.Output[dict[str, Any]]
+    """Text values, and secret references for the keys that carry credentials."""
     authentication: pulumi.Output[dict[str, Any]]
     verification_settings: pulumi.Output[dict[str, Any]]
     callback_base_url: pulumi.Output[str | None]
@@ -65,6 +69,7 @@ class AcumaticaDataSource(dynamic.Resource, module="acumatica", name="DataSource
         page_size: pulumi.Input[int] | None = None,
         operation_timeout: pulumi.Input[float] | None = None,
         extra_connection_properties: pulumi.Input[str] | Mapping[str, Any] | None = None,
+        allow_insecure_tls: pulumi.Input[bool] | None = None,
         verification: VerificationSettings | Mapping[str, Any] | None = None,
         expose_connection_string: pulumi.Input[bool] | None = None,
         vault: VaultSettings | Mapping[str, Any] | None = None,
@@ -78,7 +83,8 @@ class AcumaticaDataSource(dynamic.Resource, module="acumatica", name="DataSource
             "company": company,
             "page_size": page_size,
             "operation_timeout": operation_timeout,
-            "extra_connection_properties": extra_connection_properties,
+            "extra_connection_properties": _properties(extra_connection_properties),
+            "allow_insecure_tls": allow_insecure_tls,
             "authentication": _guarded(_mapping(authentication), "authentication"),
             "verification_settings": _guarded(_mapping(verification), "verification_settings")
             if verification is not None
@@ -95,6 +101,17 @@ class AcumaticaDataSource(dynamic.Resource, module="acumatica", name="DataSource
             opts, pulumi.ResourceOptions(additional_secret_outputs=["connection_string"])
         )
         super().__init__(DataSourceProvider(), resource_name, props, options)
+
+
+def _properties(value: Any) -> Any:
+    """Extra connection properties, with :class:`VaultSecret` / :class:`EnvSecret` values (for
+    keys that carry credentials) in their property form."""
+    if not isinstance(value, Mapping):
+        return value
+    return {
+        key: item.to_input() if isinstance(item, VaultSecret | EnvSecret) else item
+        for key, item in value.items()
+    }
 
 
 def _mapping(value: Any) -> Any:

@@ -15,6 +15,7 @@ from acumatica_datasource.secrets.config import (
 )
 from acumatica_datasource.secrets.errors import (
     EnvSecretMissing,
+    ReferenceRefused,
     SecretAccessDenied,
     SecretConflict,
     SecretError,
@@ -24,6 +25,7 @@ from acumatica_datasource.secrets.errors import (
     VaultAuthenticationError,
     VaultConfigError,
     VaultNamespaceNotFound,
+    VaultRedirect,
     VaultSealed,
     VaultTimeout,
     VaultTLSError,
@@ -42,6 +44,7 @@ __all__ = [
     "REDACTED",
     "EnvSecretMissing",
     "InsecureVaultWarning",
+    "ReferenceRefused",
     "ResolvedSecret",
     "SecretAccessDenied",
     "SecretConflict",
@@ -56,6 +59,7 @@ __all__ = [
     "VaultConfigError",
     "VaultConnection",
     "VaultNamespaceNotFound",
+    "VaultRedirect",
     "VaultSealed",
     "VaultTLSError",
     "VaultTimeout",

@@ -19,7 +19,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 from requests.utils import DEFAULT_CA_BUNDLE_PATH
 
+from acumatica_datasource import environment_variables as variables
 from acumatica_datasource.secrets.errors import VaultConfigError
+from acumatica_datasource.spec.urls import plain_http_off_loopback
 from acumatica_datasource.spec.vault import CredentialSource, VaultSettings
 
 logger = logging.getLogger("acumatica_datasource.secrets")
@@ -190,6 +192,9 @@ def resolve_connection(
             "an http:// or https:// URL"
         )
 
+    if plain_http_off_loopback(address):
+        _insecure_http(address, sources["address"], s, environ)
+
     skip_verify = False
     if s.skip_verify is not None:
         skip_verify = s.skip_verify
@@ -261,6 +266,31 @@ def resolve_connection(
         logger.warning("INSECURE: %s", message)
         warnings.warn(message, InsecureVaultWarning, stacklevel=3)
     return connection
+
+
+def _insecure_http(
+    address: str, source: str, settings: VaultSettings, environ: Mapping[str, str]
+) -> None:
+    """Refuse a plain ``http://`` address off loopback, unless the user opted in (then warn:
+    on every run, as each run resolves the connection once)."""
+    if settings.allow_insecure_http:
+        allowed_by = "vault.allow_insecure_http"
+    elif _bool(environ.get(variables.VAULT_ALLOW_HTTP) or "false", variables.VAULT_ALLOW_HTTP):
+        allowed_by = variables.VAULT_ALLOW_HTTP
+    else:
+        raise VaultConfigError(
+            f"the Vault address {display_address(address)} (from {source}) is plain http:// to "
+            "a host that is not loopback: the Vault token and every secret would travel in "
+            "clear. Fix: use Vault's https:// address, or accept the risk with "
+            f"vault.allow_insecure_http: true (or {variables.VAULT_ALLOW_HTTP}=1)"
+        )
+    message = (
+        f"Vault at {display_address(address)} is reached over plain http ({allowed_by}): the "
+        "Vault token and every secret travel in clear, readable by anyone on the network path. "
+        "Use Vault's https:// address."
+    )
+    logger.warning("INSECURE: %s", message)
+    warnings.warn(message, InsecureVaultWarning, stacklevel=4)
 
 
 def prepare_ca_path(connection: VaultConnection) -> VaultConnection:

@@ -76,5 +76,14 @@ class VaultTLSError(SecretError):
     """The TLS connection to Vault failed (certificate verification, client certificate)."""
 
 
+class ReferenceRefused(SecretError):
+    """A reference that would reach the pipeline's own credentials (an ``{env: NAME}`` of
+    Vault, Pulumi or acumatica-ds) or Vault's own APIs instead of a KV secret."""
+
+
+class VaultRedirect(VaultConfigError):
+    """Vault answered with a redirect to another address; it is never followed."""
+
+
 class EnvSecretMissing(SecretError):
     """An ``{env: NAME}`` reference names a variable that is unset or empty."""

@@ -18,7 +18,8 @@ import hvac.exceptions
 import requests.exceptions
 
 from acumatica_datasource.redaction import Redactor
-from acumatica_datasource.secrets.config import VaultConnection
+from acumatica_datasource.secrets.client import RedirectRefused
+from acumatica_datasource.secrets.config import VaultConnection, display_address
 from acumatica_datasource.secrets.errors import (
     SecretAccessDenied,
     SecretError,
@@ -26,6 +27,7 @@ from acumatica_datasource.secrets.errors import (
     VaultAuthenticationError,
     VaultConfigError,
     VaultNamespaceNotFound,
+    VaultRedirect,
     VaultSealed,
     VaultTimeout,
     VaultTLSError,
@@ -126,6 +128,15 @@ def translate(
     conn = ctx.connection
     ref = ctx.reference
     where = ctx.where
+    if isinstance(exc, RedirectRefused):
+        return VaultRedirect(
+            f"{display_address(exc.origin)} answered with a redirect to "
+            f"{display_address(exc.target)} while {action}; the Vault token is sent only to the "
+            f"configured address ({conn.display_address}), so it was not followed. Fix: set "
+            "vault.address (or BAO_ADDR / VAULT_ADDR) to the address that serves Vault itself "
+            "(e.g. the active node of a cluster)",
+            reference=ref,
+        )
     if isinstance(exc, requests.exceptions.SSLError):
         reason = _tls_reason(exc)
         if "alert" in reason or "certificate required" in reason:

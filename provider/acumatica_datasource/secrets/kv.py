@@ -29,6 +29,9 @@ from acumatica_datasource.spec.references import VaultLocation
 logger = logging.getLogger("acumatica_datasource.secrets")
 
 Engine = Literal["kv1", "kv2"]
+_VAULT_OWN_DATA = frozenset({"accessor", "policies", "id"})
+"""Keys of a token lookup's data (``auth/token/lookup-self``), never of a KV secret read
+through a KV mount."""
 _LOOKUP_ERRORS: tuple[type[Exception], ...] = (*CALL_ERRORS, KeyError, TypeError)
 
 
@@ -247,6 +250,14 @@ def read_kv1(client: hvac.Client, loc: VaultLocation, ctx: CallContext) -> KvSec
         ),
     )
     values = _response_data(response, ctx, action)
+    if values.keys() >= _VAULT_OWN_DATA or (isinstance(response, dict) and response.get("auth")):
+        # the last check, where the mount's kind could not be looked up: a token's own facts
+        raise VaultConfigError(
+            f"the answer for {loc.mount}/{loc.path} on {ctx.where} is not a KV secret (it has "
+            "the shape of Vault's own token data). Fix: correct the reference's mount: "
+            "references read only KV secrets",
+            reference=ctx.reference,
+        )
     return KvSecret(engine="kv1", data={str(k): SecretValue(_text(v)) for k, v in values.items()})
 
 

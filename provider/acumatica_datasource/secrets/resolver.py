@@ -35,6 +35,7 @@ from acumatica_datasource.secrets.config import (
 )
 from acumatica_datasource.secrets.errors import (
     EnvSecretMissing,
+    ReferenceRefused,
     SecretAccessDenied,
     SecretError,
     SecretNotFound,
@@ -58,10 +59,12 @@ from acumatica_datasource.secrets.kv import (
 from acumatica_datasource.secrets.singleflight import SingleFlight
 from acumatica_datasource.secrets.values import ResolvedSecret, SecretMetadata, SecretValue
 from acumatica_datasource.spec.references import (
+    RESERVED_VARIABLES,
     EnvSecretRef,
     InlineSecretRef,
     SecretReference,
     VaultSecretRef,
+    kv_location_problems,
 )
 from acumatica_datasource.spec.vault import VaultSettings
 
@@ -71,6 +74,23 @@ T = TypeVar("T")
 _MAX_KEYS_SHOWN = 20
 _FOR_THE_RUN = (VaultUnavailable, VaultTLSError, VaultAuthenticationError)
 """Failures of Vault itself (not of one secret): the rest of the run fails fast with them."""
+
+
+def _refuse_reserved(ref: SecretReference) -> None:
+    """The rules of validation, again before anything is read (a program may build a reference
+    without validating it): no pipeline credential variable, nothing but a KV secret."""
+    if isinstance(ref, EnvSecretRef) and RESERVED_VARIABLES.fullmatch(ref.env):
+        raise ReferenceRefused(
+            f"{ref.env} holds the pipeline's own credentials or settings, which must never be "
+            "sent to a site: put the secret in a variable of its own or in Vault",
+            reference=ref.describe(),
+        )
+    if isinstance(ref, VaultSecretRef):
+        loc = ref.vault
+        problems = kv_location_problems(loc.mount.strip("/"), loc.path.strip("/"))
+        if problems:
+            field, message = problems[0]
+            raise ReferenceRefused(f"the reference's {field} {message}", reference=ref.describe())
 
 
 @dataclass
@@ -142,6 +162,7 @@ class SecretResolver:
 
     def resolve(self, ref: SecretReference) -> ResolvedSecret:
         """The secret's value and metadata; raises :class:`SecretError` naming ``ref``."""
+        _refuse_reserved(ref)
         if isinstance(ref, EnvSecretRef):
             return self._resolve_env(ref)
         if isinstance(ref, InlineSecretRef):
@@ -190,6 +211,7 @@ class SecretResolver:
         secret is read instead. KV v1 has no versions: nothing is read. An ``{env: NAME}``
         reference is described without looking at the variable.
         """
+        _refuse_reserved(ref)
         if isinstance(ref, EnvSecretRef):
             return SecretMetadata(kind="env", reference=ref.describe(), variable=ref.env)
         if isinstance(ref, InlineSecretRef):
@@ -237,6 +259,7 @@ class SecretResolver:
                 "only a vault: reference can be written",
                 reference=ref.describe() if isinstance(ref, EnvSecretRef) else None,
             )
+        _refuse_reserved(ref)
         desc = ref.describe()
         loc = ref.vault
         if loc.version is not None:
@@ -372,13 +395,12 @@ class SecretResolver:
             raise down.about(ctx.reference)
 
     def _engine(self, vault: _Vault, ref: VaultSecretRef) -> Engine | None:
+        """The mount's KV version: declared, implied by a pinned version, or looked up. The
+        lookup runs in every case (once per mount), as it also proves that the mount is a KV
+        engine (:func:`detect_engine` raises otherwise)."""
         loc = ref.vault
-        if loc.engine is not None:
-            return loc.engine
-        if loc.version is not None:
-            return "kv2"
         ctx = self._ctx(vault, ref.describe())
-        return guarded(
+        detected = guarded(
             lambda: self._engines.get(
                 loc.mount,
                 lambda: self._call(vault, ctx, lambda: detect_engine(vault.client, loc.mount, ctx)),
@@ -386,6 +408,11 @@ class SecretResolver:
             lambda exc: exc.about(ref.describe()),
             catch=(SecretError,),
         )
+        if loc.engine is not None:
+            return loc.engine
+        if loc.version is not None:
+            return "kv2"
+        return detected
 
     def _read(self, vault: _Vault, ref: VaultSecretRef) -> KvSecret:
         loc = ref.vault

@@ -40,6 +40,7 @@ from acumatica_datasource.spec.source_connection_string import (
     connection_properties,
     placeholder,
     render_connection_string,
+    rendered_secrets,
 )
 from acumatica_datasource.spec.stage_names import environment_name_mismatch
 from acumatica_datasource.spec.urls import callback_url, normalize_site_url, slugify
@@ -89,6 +90,7 @@ __all__ = [
     "normalize_site_url",
     "placeholder",
     "render_connection_string",
+    "rendered_secrets",
     "secret_subpaths",
     "slugify",
     "validate_data",

@@ -25,8 +25,54 @@ MANAGED_KEYS: dict[str, str] = {
 }
 """Connection-string keys the data-source fields own (lower-cased) -> the field to use."""
 
-_KEY = re.compile(r"^[^=;\"'\x00-\x1f]+$")
+KEY_PATTERN = r"^[^=;\"'\x00-\x1f]+$"
+"""A key: no ``=``, ``;``, quotes or control characters (in both forms of the properties)."""
+_KEY = re.compile(KEY_PATTERN)
+
+CREDENTIAL_WORDS = ("password", "secret", "token", "api-key", "private-key")
+CREDENTIAL_KEY_PATTERN = "|".join(
+    "".join("[_-]?" if c == "-" else f"[{c.upper()}{c}]" for c in word) for word in CREDENTIAL_WORDS
+)
+"""Keys containing one of these words (any case; ``_`` or ``-`` inside the two-word ones) carry
+credentials: they take only secret references (a search, as JSON Schema's patterns are)."""
+
+_TRUE = {"true", "yes", "1", "on"}
+_FALSE = {"false", "no", "0", "off"}
+INSECURE_TLS: dict[str, frozenset[str]] = {
+    "sslservercert": frozenset({"*"}),
+    "trustservercertificate": frozenset(_TRUE),
+    "ignorecertificateerrors": frozenset(_TRUE),
+    "ignoresslerrors": frozenset(_TRUE),
+    "allowinvalidcertificates": frozenset(_TRUE),
+    "acceptanycertificate": frozenset(_TRUE),
+    "disablecertificatevalidation": frozenset(_TRUE),
+    "insecureskipverify": frozenset(_TRUE),
+    "verifyservercertificate": frozenset(_FALSE),
+    "validateservercertificate": frozenset(_FALSE),
+    "sslverify": frozenset(_FALSE),
+    "verifyssl": frozenset(_FALSE),
+    "sslmode": frozenset({"none", "disable", "disabled", "allow", "prefer"}),
+}
+"""Driver properties (lower-cased key -> values) that switch off the checks of the site's TLS
+certificate (``SSLServerCert=*`` accepts any certificate)."""
+
+
+def is_credential_key(key: str) -> bool:
+    """Whether a property carries a credential (``ProxyPassword``, ``ApiKey``...)."""
+    return re.search(CREDENTIAL_KEY_PATTERN, key) is not None
+
+
+def disables_certificate_checks(key: str, value: str) -> bool:
+    """Whether ``key=value`` switches off the checks of the site's certificate."""
+    return value.strip().lower() in INSECURE_TLS.get(key.strip().lower(), frozenset())
+
+
 _NEEDS_QUOTES = re.compile(r"[;=\"']|^\s|\s$")
+
+
+def valid_key(key: str) -> bool:
+    """Whether ``key`` is a well-formed property key (see :data:`KEY_PATTERN`)."""
+    return _KEY.match(key) is not None
 
 
 class PropertySyntaxError(ValueError):

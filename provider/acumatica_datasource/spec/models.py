@@ -8,16 +8,31 @@ from typing import Annotated, Any, Literal, get_args
 from pydantic import (
     AfterValidator,
     BeforeValidator,
+    Discriminator,
     Field,
+    Tag,
     ValidationError,
+    ValidationInfo,
     WithJsonSchema,
     model_validator,
 )
-from pydantic_core import InitErrorDetails, PydanticCustomError
+from pydantic_core import PydanticCustomError
 
+from acumatica_datasource import redaction
 from acumatica_datasource.spec import connection_string, urls
-from acumatica_datasource.spec.base import TEXT_PATTERN, SpecModel
-from acumatica_datasource.spec.references import SecretRef, SecretReference, VaultSecretRef
+from acumatica_datasource.spec.base import (
+    TEXT_MESSAGE,
+    TEXT_PATTERN,
+    Loc,
+    SpecModel,
+    rule_errors,
+)
+from acumatica_datasource.spec.references import (
+    EnvSecretRef,
+    SecretRef,
+    SecretReference,
+    VaultSecretRef,
+)
 from acumatica_datasource.spec.secret_fields import SecretPath, secret_paths, value_at
 from acumatica_datasource.spec.vault import VaultSettings
 
@@ -31,7 +46,6 @@ CLIENT_ID_PATTERN = (
 )
 ENTITY_PATTERN = r"^[A-Za-z][A-Za-z0-9_]*$"
 ENDPOINT_VERSION_PATTERN = re.compile(r"^\d+\.\d+\.\d+$")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def _error(kind: str, message: str) -> PydanticCustomError:
@@ -39,12 +53,14 @@ def _error(kind: str, message: str) -> PydanticCustomError:
 
 
 def _text(value: str) -> str:
-    """Trim; refuse empty text and control characters."""
+    """Trim; refuse empty text and control or format characters (also beyond the BMP, which
+    the pattern does not cover)."""
     value = value.strip()
     if not value:
         raise _error("empty", "must not be empty")
-    if _CONTROL.search(value):
-        raise _error("control_characters", "must not contain control characters (tabs, newlines)")
+    unsafe = redaction.first_unsafe(value)
+    if unsafe is not None:
+        raise _error("control_characters", f"{TEXT_MESSAGE}; found {unsafe}")
     return value
 
 
@@ -72,10 +88,7 @@ def _callback_base(value: str) -> str:
 
 SiteUrl = Annotated[
     str,
-    Field(
-        pattern=r"^([Hh][Tt][Tt][Pp][Ss]://\S+|[Hh][Tt][Tt][Pp]://(localhost|127\.[0-9.]+|\[::1\])"
-        r"(:[0-9]+)?(/\S*)?)$"
-    ),
+    Field(pattern=urls.HTTPS_OR_LOOPBACK_PATTERN),
     AfterValidator(_site_url),
 ]
 CallbackBaseUrl = Annotated[
@@ -194,66 +207,121 @@ class Verification(SpecModel):
         return self
 
 
-def _properties(value: Any) -> Any:
-    """Accept ``"k=v;..."`` or a mapping; return an ordered ``dict[str, str]``."""
+def _properties(value: Any, info: ValidationInfo) -> Any:
+    """Accept ``"k=v;..."`` or a mapping; return an ordered dict of text values and, for
+    credential keys, secret references. Both forms go through the same rules, and every
+    problem is reported (under the key, in the mapping form)."""
+    pairs: list[tuple[str, Any, Loc]]
     if isinstance(value, str):
         try:
-            pairs = connection_string.parse(value)
+            pairs = [(key, item, ()) for key, item in connection_string.parse(value)]
         except connection_string.PropertySyntaxError as exc:
             raise _error("properties_syntax", str(exc)) from None
     elif isinstance(value, dict):
-        pairs = []
-        for key, item in value.items():
-            if isinstance(item, bool) or not isinstance(item, str | int | float):
-                raise _error("properties_value", f"the value of {key} must be text or a number")
-            pairs.append((str(key), _scalar_text(item)))
+        pairs = [(str(key).strip(), item, (str(key),)) for key, item in value.items()]
     else:
         return value
-    result: dict[str, str] = {}
+    allow_insecure = bool((info.data or {}).get("allow_insecure_tls"))
+    result: dict[str, Any] = {}
+    problems: list[tuple[Loc, str]] = []
     seen: dict[str, str] = {}
-    for key, item in pairs:
-        lowered = key.lower()
-        if lowered in connection_string.MANAGED_KEYS:
-            raise _error(
-                "properties_managed",
-                f"{key} is managed by the data source: set "
-                f"{connection_string.MANAGED_KEYS[lowered]} instead",
-            )
-        if lowered in seen:
-            raise _error("properties_duplicate", f"{key} is given twice (also as {seen[lowered]})")
-        if lowered == "endpointversion" and not ENDPOINT_VERSION_PATTERN.match(item):
-            raise _error("properties_version", "EndpointVersion must look like 24.200.001")
-        seen[lowered] = key
-        result[key] = item
+    for key, item, loc in pairs:
+        problem = _property_problem(key, item, seen, allow_insecure=allow_insecure)
+        if problem is not None:
+            problems.append((loc, problem))
+            continue
+        seen[key.lower()] = key
+        result[key] = item if isinstance(item, dict) else _scalar_text(item)
+    if problems:
+        raise rule_errors(problems)
     return result
+
+
+def _property_problem(
+    key: str, item: Any, seen: dict[str, str], *, allow_insecure: bool
+) -> str | None:
+    """What is wrong with one property, if anything (never quoting a value that may be a
+    credential)."""
+    lowered = key.lower()
+    if not connection_string.valid_key(key):
+        return f"the key {key!r} must be non-empty, without '=', ';', quotes or control characters"
+    if lowered in connection_string.MANAGED_KEYS:
+        return (
+            f"{key} is managed by the data source: set "
+            f"{connection_string.MANAGED_KEYS[lowered]} instead"
+        )
+    if lowered in seen:
+        return f"{key} is given twice (also as {seen[lowered]})"
+    if connection_string.is_credential_key(key):
+        if not isinstance(item, dict):
+            return (
+                f"{key} holds a credential: give a secret reference, never the value, in the "
+                f"mapping form: {key}: {{vault: {{path: <path>, key: <key>}}}} or "
+                f"{{env: <VARIABLE>}}"
+            )
+        return None
+    if isinstance(item, bool) or not isinstance(item, str | int | float):
+        return f"the value of {key} must be text or a number"
+    text = _scalar_text(item)
+    if lowered == "endpointversion" and not ENDPOINT_VERSION_PATTERN.match(text):
+        return "EndpointVersion must look like 24.200.001"
+    if connection_string.disables_certificate_checks(key, text) and not allow_insecure:
+        return (
+            f"{key} switches off the checks of the site's TLS certificate ({key}={text.strip()}):"
+            " remove it, or accept the risk with allow_insecure_tls: true on the data source "
+            "(a warning is then given on every run)"
+        )
+    return None
 
 
 def _scalar_text(value: str | int | float) -> str:
     return value if isinstance(value, str) else repr(value)
 
 
+def _property_kind(value: Any) -> str:
+    if isinstance(value, dict | VaultSecretRef | EnvSecretRef):
+        return "env" if (isinstance(value, EnvSecretRef) or "env" in value) else "vault"
+    return "text"
+
+
+PropertyValue = Annotated[
+    Annotated[str, Tag("text")]
+    | Annotated[VaultSecretRef, Tag("vault")]
+    | Annotated[EnvSecretRef, Tag("env")],
+    Discriminator(_property_kind),
+]
+"""A property's value: text, or a secret reference (credential keys only)."""
+
+
 PageSize = Annotated[int, Field(ge=1, le=1_000_000)]
 OperationTimeout = Annotated[float, Field(gt=0, le=3600)]
 
+SECRET_REFERENCE_SCHEMA = {"x-secret-reference": True}
+"""Stands for the schema of a secret reference; :func:`.schema.json_schema` puts it in."""
 _MANAGED_KEYS_PATTERN = (
-    "^("
+    r"^\s*("
     + "|".join("".join(f"[{c.upper()}{c}]" for c in key) for key in connection_string.MANAGED_KEYS)
-    + ")$"
+    + r")\s*$"
 )
 ConnectionProperties = Annotated[
-    dict[str, str],
+    dict[str, PropertyValue],
     BeforeValidator(_properties),
     WithJsonSchema(
         {
             "description": "Extra connection-string properties: 'Key=value;...' or a mapping. "
-            "Keys owned by data-source fields (URL, Company, User, ...) are refused.",
+            "Keys owned by data-source fields (URL, Company, User, ...) are refused; keys that "
+            "carry credentials (Password, Secret, Token, ApiKey, PrivateKey in the name) take "
+            "only secret references, in the mapping form.",
             "anyOf": [
                 {"type": "string"},
                 {
                     "type": "object",
                     "propertyNames": {
-                        "pattern": r"^[^=;\"'\x00-\x1f]+$",
+                        "pattern": connection_string.KEY_PATTERN,
                         "not": {"pattern": _MANAGED_KEYS_PATTERN},
+                    },
+                    "patternProperties": {
+                        connection_string.CREDENTIAL_KEY_PATTERN: SECRET_REFERENCE_SCHEMA
                     },
                     "additionalProperties": {"type": ["string", "number"]},
                 },
@@ -279,6 +347,10 @@ class DataSource(SpecModel):
     """Records per request."""
     operation_timeout: OperationTimeout = 60
     """Seconds allowed per request."""
+    allow_insecure_tls: bool = False
+    """Accept extra connection properties that switch off the BI server's checks of the site's
+    TLS certificate (``SSLServerCert=*``); a warning is given on every run. (Verification
+    itself always checks the certificate.)"""
     extra_connection_properties: ConnectionProperties = Field(default_factory=dict)
     authentication: Authentication
     verification: Verification = Field(default_factory=Verification)
@@ -326,7 +398,7 @@ class DataSource(SpecModel):
                     )
                 )
         if problems:
-            raise _many(problems)
+            raise rule_errors(problems)
         return self
 
     @property
@@ -337,14 +409,31 @@ class DataSource(SpecModel):
     @property
     def endpoint_version(self) -> str | None:
         """``EndpointVersion`` from the extra properties, when set."""
+        return self.text_property("EndpointVersion")
+
+    def text_property(self, name: str) -> str | None:
+        """An extra property's text value by name (any case), when set."""
         for key, value in self.extra_connection_properties.items():
-            if key.lower() == "endpointversion":
+            if key.lower() == name.lower() and isinstance(value, str):
                 return value
         return None
 
+    def insecure_properties(self) -> list[str]:
+        """``key=value`` of every extra property that switches off certificate checks."""
+        return [
+            f"{key}={value.strip()}"
+            for key, value in self.extra_connection_properties.items()
+            if isinstance(value, str) and connection_string.disables_certificate_checks(key, value)
+        ]
+
     def secret_references(self) -> dict[SecretPath, SecretReference]:
-        """Every secret field that is set, in field order: path -> reference."""
+        """Every secret that is set, in field order: path -> reference. The fields of
+        :data:`SECRET_PATHS`, then the credentials among the extra connection properties
+        (``("extra_connection_properties", "ProxyPassword")``), whose keys the file names."""
         found = {path: value_at(self, path) for path in secret_paths(type(self))}
+        for key, value in self.extra_connection_properties.items():
+            if not isinstance(value, str):
+                found[("extra_connection_properties", key)] = value
         return {path: reference for path, reference in found.items() if reference is not None}
 
 
@@ -367,6 +456,7 @@ class DataSourceDefaults(SpecModel):
     company: Text | None = None
     page_size: PageSize | None = None
     operation_timeout: OperationTimeout | None = None
+    allow_insecure_tls: bool | None = None
     extra_connection_properties: ConnectionProperties | None = None
     authentication: Authentication | None = None
     verification: Verification | None = None
@@ -472,6 +562,17 @@ def environment_rules(data: Any) -> list[tuple[tuple[str | int, ...], str]]:
                     )
                 else:
                     ids[source_id] = index
+    login_variables = _vault_login_variables(data.get("vault"))
+    for index, source in enumerate(sources):
+        for loc, name in _env_references(source, ("data_sources", index)):
+            if name in login_variables:
+                problems.append(
+                    (
+                        (*loc, "env"),
+                        f"{name} is read by vault.auth to log in to Vault: a secret reference "
+                        "may not send it to a site",
+                    )
+                )
     problems += _previous_id_rules(sources, ids)
     if first_oauth is not None and not data.get("callback_base_url"):
         problems.append(
@@ -482,6 +583,29 @@ def environment_rules(data: Any) -> list[tuple[tuple[str | int, ...], str]]:
             )
         )
     return problems
+
+
+def _vault_login_variables(vault: Any) -> set[str]:
+    """The environment variables ``vault.auth`` reads credentials from (raw data)."""
+    auth = vault.get("auth") if isinstance(vault, dict) else None
+    if not isinstance(auth, dict):
+        return set()
+    sources = [auth.get(key) for key in ("token", "role_id", "secret_id")]
+    return {s["env"] for s in sources if isinstance(s, dict) and isinstance(s.get("env"), str)}
+
+
+def _env_references(node: Any, loc: Loc) -> list[tuple[Loc, str]]:
+    """``(location, NAME)`` of every ``{env: NAME}`` under ``node`` (raw data)."""
+    found: list[tuple[Loc, str]] = []
+    if isinstance(node, dict):
+        if isinstance(node.get("env"), str) and len(node) == 1:
+            found.append((loc, node["env"]))
+        for key, value in node.items():
+            found += _env_references(value, (*loc, str(key)))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            found += _env_references(value, (*loc, index))
+    return found
 
 
 def _previous_id_rules(
@@ -509,13 +633,4 @@ def _previous_id_rules(
 
 
 def _at(loc: tuple[str | int, ...], message: str, value: Any) -> ValidationError:
-    return _many([(loc, message)], value)
-
-
-def _many(problems: list[tuple[tuple[str | int, ...], str]], value: Any = None) -> ValidationError:
-    """A ValidationError whose errors sit at the given field locations."""
-    details = [
-        InitErrorDetails(type=_error("rule", message), loc=loc, input=value)
-        for loc, message in problems
-    ]
-    return ValidationError.from_exception_data("rules", details)
+    return rule_errors([(loc, message)], value)

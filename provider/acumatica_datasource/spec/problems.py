@@ -18,7 +18,7 @@ from pydantic import BaseModel, Discriminator, Tag
 from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 
-from acumatica_datasource.spec.base import TEXT_PATTERN
+from acumatica_datasource.spec.base import TEXT_MESSAGE, TEXT_PATTERN
 
 Loc = tuple[str | int, ...]
 
@@ -62,7 +62,7 @@ def format_path(loc: Loc) -> str:
 
 
 _PATTERN_MESSAGES = {
-    TEXT_PATTERN: "must be non-empty text without control characters (tabs, newlines)",
+    TEXT_PATTERN: TEXT_MESSAGE,
     r"^\S+$": "must be non-empty text without spaces",
 }
 

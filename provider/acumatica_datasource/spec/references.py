@@ -7,6 +7,7 @@ how to reference it instead (and never repeats the string).
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -16,14 +17,28 @@ from pydantic import (
     SecretStr,
     Tag,
     ValidationInfo,
+    field_validator,
     model_validator,
 )
 from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticCustomError
 
-from acumatica_datasource.spec.base import SpecModel
+from acumatica_datasource.spec.base import SpecModel, rule_errors
 
 ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+
+RESERVED_VARIABLES = re.compile(
+    r"(?:VAULT_\w*|BAO_\w*|(?:\w*_)?SECRET_ID|PULUMI_\w*|ACUMATICA_DS_\w*|GITHUB_TOKEN"
+    r"|ACTIONS_ID_TOKEN_REQUEST_\w*|ACTIONS_RUNTIME_TOKEN|CI_JOB_TOKEN|CI_JOB_JWT\w*)",
+    re.IGNORECASE,
+)
+"""Variables that hold the pipeline's own credentials and settings (Vault and OpenBao, AppRole
+secret ids, Pulumi, acumatica-ds, CI identity tokens): an ``{env: NAME}`` reference may not
+name them, or a file could send them to its site as a password."""
+
+RESERVED_MOUNTS = frozenset({"auth", "sys", "identity", "cubbyhole"})
+"""Vault's own APIs (``auth/token/lookup-self`` answers the token itself): never a KV mount."""
+_URL_CHARACTERS = re.compile(r"[%?#\\]")
 
 REFERENCE_HINT = (
     "reference the secret instead of writing it here: "
@@ -51,11 +66,41 @@ class VaultLocation(SpecModel):
         self.mount = self.mount.strip("/")
         if not self.path or not self.mount:
             raise PydanticCustomError("vault_path", "path and mount must not be only '/'")
+        problems = kv_location_problems(self.mount, self.path)
+        if problems:
+            raise rule_errors([((name,), message) for name, message in problems])
         if self.version is not None and self.engine == "kv1":
             raise PydanticCustomError(
                 "vault_version", "a version can only be pinned on a KV v2 engine (engine: kv2)"
             )
         return self
+
+
+def kv_location_problems(mount: str, path: str) -> list[tuple[str, str]]:
+    """``(field, message)`` for each way ``mount`` and ``path`` (stripped of outer slashes)
+    would reach beyond a KV secrets engine: Vault's own APIs, dot or empty segments, or
+    characters that change the request URL. Checked at validation and again before a read."""
+    problems = []
+    for name, value in (("mount", mount), ("path", path)):
+        segments = value.split("/")
+        if _URL_CHARACTERS.search(value):
+            problems.append(
+                (name, "must not contain %, ?, # or a backslash: a KV reference is a plain path")
+            )
+        elif any(segment in ("", ".", "..") for segment in segments):
+            problems.append(
+                (name, "must not have empty, '.' or '..' segments: they would leave the KV engine")
+            )
+        elif name == "mount" and RESERVED_MOUNTS & {s.lower() for s in segments}:
+            reserved = next(s for s in segments if s.lower() in RESERVED_MOUNTS)
+            problems.append(
+                (
+                    name,
+                    f"{reserved}/ is Vault's own API, not a KV secrets engine: references read "
+                    "only KV secrets (mount is the KV engine's path, e.g. secret)",
+                )
+            )
+    return problems
 
 
 class VaultSecretRef(SpecModel):
@@ -74,6 +119,19 @@ class EnvSecretRef(SpecModel):
     """``{env: NAME}``: a secret taken from an environment variable."""
 
     env: Annotated[str, Field(pattern=ENV_NAME_PATTERN)]
+
+    @field_validator("env")
+    @classmethod
+    def _not_reserved(cls, name: str) -> str:
+        if RESERVED_VARIABLES.fullmatch(name):
+            raise PydanticCustomError(
+                "env_reserved",
+                "{name} holds the pipeline's own credentials or settings (Vault, Pulumi, "
+                "acumatica-ds or CI identity), which must never be sent to a site: put the "
+                "secret in a variable of its own (e.g. ACUMATICA_PASSWORD) or in Vault",
+                {"name": name},
+            )
+        return name
 
     def describe(self) -> str:
         """A short, non-secret name for messages: ``env:NAME``."""

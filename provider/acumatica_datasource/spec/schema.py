@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from acumatica_datasource.spec.models import Environment
+from acumatica_datasource.spec.models import SECRET_REFERENCE_SCHEMA, Environment
 
 SCHEMA_ID = "https://github.com/acumatica-datasource/schema/environment.json"
 _DEFAULTABLE_REQUIRED = ("url", "company", "authentication")
@@ -54,12 +54,26 @@ def json_schema() -> dict[str, Any]:
             "else": {"properties": {"data_sources": {"items": {"required": ["description"]}}}},
         }
     )
+    reference = dict(generated["$defs"]["BasicAuthentication"]["properties"]["password"])
+    reference.pop("title", None)
+    generated = _replace(generated, SECRET_REFERENCE_SCHEMA, reference)
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,
         **generated,
         "allOf": conditions,
     }
+
+
+def _replace(node: Any, placeholder: dict[str, Any], schema: dict[str, Any]) -> Any:
+    """``node`` with every ``placeholder`` replaced by ``schema``."""
+    if node == placeholder:
+        return schema
+    if isinstance(node, dict):
+        return {key: _replace(value, placeholder, schema) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_replace(value, placeholder, schema) for value in node]
+    return node
 
 
 def json_schema_text() -> str:

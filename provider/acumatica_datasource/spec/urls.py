@@ -16,6 +16,12 @@ _HOST = re.compile(
 _ENTITY_SUFFIX = re.compile(r"/entity/?$", re.IGNORECASE)
 _ENTITY_INSIDE = re.compile(r"/entity/", re.IGNORECASE)
 
+HTTPS_OR_LOOPBACK_PATTERN = (
+    r"^([Hh][Tt][Tt][Pp][Ss]://\S+|[Hh][Tt][Tt][Pp]://(localhost|127\.[0-9.]+|\[::1\])"
+    r"(:[0-9]+)?(/\S*)?)$"
+)
+"""An https URL, or plain http to a loopback host (what JSON Schema can say of the rule)."""
+
 CALLBACK_PATH = "/oauth/callback/{id}"
 """Appended to ``callback_base_url`` to form a data source's OAuth callback URL."""
 
@@ -33,6 +39,12 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def plain_http_off_loopback(url: str) -> bool:
+    """Whether ``url`` is ``http://`` to a host that is not loopback."""
+    parts = urlsplit(url.strip())
+    return parts.scheme.lower() == "http" and not is_loopback(parts.hostname or "")
 
 
 def _split(url: str, example: str) -> tuple[str, str, str]:

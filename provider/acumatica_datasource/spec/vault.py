@@ -12,10 +12,17 @@ from typing import Annotated, Literal
 from pydantic import ConfigDict, Discriminator, Field, Tag, model_validator
 from pydantic_core import PydanticCustomError
 
-from acumatica_datasource.spec.base import SpecModel
+from acumatica_datasource import environment_variables as variables
+from acumatica_datasource.spec.base import SpecModel, rule_errors
 from acumatica_datasource.spec.references import ENV_NAME_PATTERN
+from acumatica_datasource.spec.urls import HTTPS_OR_LOOPBACK_PATTERN, plain_http_off_loopback
 
 KUBERNETES_TOKEN_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/token"
+INSECURE_HTTP_MESSAGE = (
+    "must use https:// (plain http:// only for loopback addresses): over http the Vault token "
+    "and every secret travel in clear. Use Vault's https address, or accept the risk with "
+    f"vault.allow_insecure_http: true (or {variables.VAULT_ALLOW_HTTP}=1)"
+)
 
 NonEmpty = Annotated[str, Field(min_length=1, pattern=r"^\S+$")]
 
@@ -87,6 +94,18 @@ VaultAuth = Annotated[
 class VaultSettings(SpecModel):
     """Connection and login settings for Vault (or OpenBao)."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "if": {
+                "not": {
+                    "required": ["allow_insecure_http"],
+                    "properties": {"allow_insecure_http": {"const": True}},
+                }
+            },
+            "then": {"properties": {"address": {"pattern": HTTPS_OR_LOOPBACK_PATTERN}}},
+        }
+    )
+
     address: Annotated[str, Field(pattern=r"^[Hh][Tt][Tt][Pp][Ss]?://\S+$")] | None = None
     namespace: NonEmpty | None = None
     auth: VaultAuth | None = None
@@ -101,3 +120,13 @@ class VaultSettings(SpecModel):
     """Do not verify Vault's TLS certificate (insecure; a warning is printed)."""
     timeout: Annotated[float, Field(gt=0, le=600)] | None = None
     """Seconds per Vault request (default 30)."""
+    allow_insecure_http: bool | None = None
+    """Accept a plain ``http://`` address off loopback (insecure: the token travels in clear;
+    a warning is printed on every run)."""
+
+    @model_validator(mode="after")
+    def _https_off_loopback(self) -> VaultSettings:
+        insecure = self.address is not None and plain_http_off_loopback(self.address)
+        if insecure and not self.allow_insecure_http:
+            raise rule_errors([(("address",), INSECURE_HTTP_MESSAGE)])
+        return self

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Mapping
@@ -14,6 +15,18 @@ from acumatica_datasource.tooling.pulumi_cli import PulumiCli
 
 class PassphraseMissingError(EnvironmentProblem):
     """No passphrase for the state's secrets provider was given."""
+
+
+def _not_empty(passphrase: str, source: str) -> str:
+    """``passphrase``, unless it is empty (or blank)."""
+    if not passphrase.strip():
+        raise PassphraseMissingError(
+            f"{source} is empty: every secret in the stack state would be decryptable with an "
+            "empty passphrase. Fix: set PULUMI_CONFIG_PASSPHRASE (or the file of "
+            "PULUMI_CONFIG_PASSPHRASE_FILE) to a long random passphrase kept in the CI's secret "
+            "store, the same for every run against the same state"
+        )
+    return passphrase
 
 
 def offline_environment(
@@ -29,7 +42,9 @@ def offline_environment(
     * ``PULUMI_BACKEND_URL``: ``file://<state_dir>`` (created when missing: the engine refuses
       a file backend whose directory does not exist) unless the user set one.
     * ``PULUMI_CONFIG_PASSPHRASE``: from the environment, else ``passphrase``; without either
-      (and without ``PULUMI_CONFIG_PASSPHRASE_FILE``) :class:`PassphraseMissingError`.
+      (and without ``PULUMI_CONFIG_PASSPHRASE_FILE``) :class:`PassphraseMissingError`, as for
+      an empty passphrase (or passphrase file), which would make every secret in the state
+      decryptable with "".
     * ``PULUMI_SKIP_UPDATE_CHECK``, ``PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION``: no network.
     * ``PULUMI_HOME``: the user's if set, else ``pulumi_home``, else ``pulumi-home`` in the
       cache, so nothing is written to ``~/.pulumi``.
@@ -49,11 +64,19 @@ def offline_environment(
         state.mkdir(parents=True, exist_ok=True)
         result["PULUMI_BACKEND_URL"] = f"file://{state}"
     if env.get("PULUMI_CONFIG_PASSPHRASE") is not None:
-        result["PULUMI_CONFIG_PASSPHRASE"] = env["PULUMI_CONFIG_PASSPHRASE"]
+        result["PULUMI_CONFIG_PASSPHRASE"] = _not_empty(
+            env["PULUMI_CONFIG_PASSPHRASE"], "PULUMI_CONFIG_PASSPHRASE"
+        )
     elif env.get("PULUMI_CONFIG_PASSPHRASE_FILE"):
-        result["PULUMI_CONFIG_PASSPHRASE_FILE"] = env["PULUMI_CONFIG_PASSPHRASE_FILE"]
+        passphrase_file = env["PULUMI_CONFIG_PASSPHRASE_FILE"]
+        with contextlib.suppress(OSError):  # unreadable: the engine says so itself
+            _not_empty(
+                Path(passphrase_file).read_text(),
+                f"PULUMI_CONFIG_PASSPHRASE_FILE ({passphrase_file})",
+            )
+        result["PULUMI_CONFIG_PASSPHRASE_FILE"] = passphrase_file
     elif passphrase is not None:
-        result["PULUMI_CONFIG_PASSPHRASE"] = passphrase
+        result["PULUMI_CONFIG_PASSPHRASE"] = _not_empty(passphrase, "the passphrase")
     else:
         raise PassphraseMissingError(
             "PULUMI_CONFIG_PASSPHRASE is not set: the stack state's secrets are encrypted with "

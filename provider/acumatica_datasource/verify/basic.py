@@ -45,7 +45,6 @@ def _session(
     """One session's checks; False, with nothing recorded, when it expired mid-read and a
     second login may do better."""
     source, checks = verifier.source, verifier.checks
-    properties = {k.lower(): v for k, v in source.extra_connection_properties.items()}
     login = Check("login", "ok", "")
     logout = Check("logout", "ok", "session closed")
     read = PagedRead()
@@ -57,8 +56,8 @@ def _session(
                         username=auth.username,
                         password=verifier.values["password"],
                         tenant=source.company,
-                        branch=properties.get("branch"),
-                        locale=properties.get("locale"),
+                        branch=source.text_property("Branch"),
+                        locale=source.text_property("Locale"),
                     )
                 )
             login.detail = f"logged in as {auth.username} to company {source.company}"

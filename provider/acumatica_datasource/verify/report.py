@@ -1,4 +1,10 @@
-"""The verification report: which checks ran, their outcome, timings and server facts."""
+"""The verification report: which checks ran, their outcome, timings and server facts.
+
+Check details and server facts hold what servers said. Every text that leaves a report (its
+JSON, the command line's lines, what the provider records in the state) goes through
+:meth:`Report.text`, which is :meth:`Redactor.clean` with the run's redactor: secrets masked
+before anything else, then terminal sequences and control characters removed.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
+
+from acumatica_datasource.redaction import Redactor
 
 Status = Literal["ok", "warning", "failed", "skipped"]
 OverallStatus = Literal["ok", "warning", "failed", "skipped", "interrupted"]
@@ -41,7 +49,7 @@ class ServerFacts:
     version: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        """The JSON form."""
+        """The JSON form (as the server said it: see :meth:`Report.as_dict`)."""
         return {
             "build_version": self.build_version,
             "endpoint": self.endpoint,
@@ -69,6 +77,25 @@ class Report:
     """Why the verification stopped before its end (the run was cancelled), if it did."""
     checked_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     duration_ms: int = 0
+    redact: Redactor = field(default_factory=Redactor, repr=False, compare=False)
+    """Knows the run's secret values; used by :meth:`text`."""
+
+    def text(self, value: str, limit: int | None = None) -> str:
+        """``value`` (a check's detail, a server fact) as it may leave the report: printed,
+        serialised or recorded."""
+        return self.redact.clean(value, limit)
+
+    def __repr__(self) -> str:
+        # not the dataclass's: details and facts are server text, shown only through text()
+        checks = ", ".join(f"{c.name}={c.status}" for c in self.checks)
+        return f"Report({self.description!r}, {self.status}, [{checks}])"
+
+    def facts(self) -> dict[str, Any]:
+        """The server facts, each made safe by :meth:`text`."""
+        return {
+            key: self.text(value) if isinstance(value, str) else value
+            for key, value in self.server.as_dict().items()
+        }
 
     @property
     def status(self) -> OverallStatus:
@@ -104,7 +131,7 @@ class Report:
         )
         if problem is None:
             return self.status
-        return f"{self.status}: {problem.name}: {problem.detail}"
+        return self.text(f"{self.status}: {problem.name}: {problem.detail}")
 
     def add(self, name: str, status: Status, detail: str, duration_ms: int = 0) -> Check:
         """Append a check."""
@@ -121,8 +148,10 @@ class Report:
             "mode": self.mode,
             "callback_url": self.callback_url,
             "callback_registered": self.callback_registered,
-            "checks": [check.as_dict() for check in self.checks],
-            "server": self.server.as_dict(),
+            "checks": [
+                {**check.as_dict(), "detail": self.text(check.detail)} for check in self.checks
+            ],
+            "server": self.facts(),
             "records_read": self.records_read,
             "requests": self.requests,
             "secret_versions": dict(self.secret_versions),

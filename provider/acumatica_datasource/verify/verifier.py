@@ -118,8 +118,9 @@ class Verifier:
             data_source_id=source.data_source_id,
             mode=source.verification.mode,
             callback_url=callback_url,
+            redact=Redactor(),
         )
-        self.checks = Checks(self.report, Redactor(), options.cancellation)
+        self.checks = Checks(self.report, self.report.redact, options.cancellation)
         self.values: dict[str, str] = {}
         self.metadata: dict[str, SecretMetadata] = {}
         self.waiting_for: Callable[[str], None] = _nowhere
@@ -128,6 +129,15 @@ class Verifier:
         """Run every check that applies; never raises for a failed check. In a cancelled run
         the report says ``interrupted`` (and every session opened was closed)."""
         with timing(self.report), self._tracked():
+            insecure = self.source.insecure_properties()
+            if insecure:  # allowed by allow_insecure_tls, and said on every run
+                self.report.add(
+                    "certificate_checks",
+                    "warning",
+                    f"{', '.join(insecure)} switches off the BI server's checks of the site's "
+                    "TLS certificate (allow_insecure_tls is set): anyone on the network path "
+                    "can impersonate the site; remove it once the site has a trusted certificate",
+                )
             if self.source.verification.mode == "off":
                 self.checks.skip("verification", reason="verification.mode is off: no checks ran")
                 return self.report
@@ -202,7 +212,9 @@ class Verifier:
                 raise resolved
             value = resolved.value.reveal()
             self.checks.redact.add(value)
-            name = ".".join(path[1:])  # password, client_secret, login.password, refresh_token
+            # password, client_secret, login.password, refresh_token; a credential property
+            # keeps its field's name (a key could be "client_secret")
+            name = ".".join(path if path[0] == "extra_connection_properties" else path[1:])
             self.values[name] = value
             self.metadata[name] = resolved.metadata
             version = resolved.metadata.version
