@@ -12,6 +12,11 @@ CA_BUNDLE = "ACUMATICA_DS_CA_BUNDLE"
 DEBUG = "ACUMATICA_DS_DEBUG"
 """Set (to anything) to let tracebacks through, for a bug report."""
 
+RUN_DIR = "ACUMATICA_DS_RUN_DIR"
+"""Set by the command line for the engine's provider processes: the run's channel directory
+(cancellation requests in, verification verdicts and progress out; see
+``acumatica_datasource.resource.run_channel``)."""
+
 SESSIONS_PER_SITE = "ACUMATICA_DS_SESSIONS_PER_SITE"
 """Sessions per site (``--sessions-per-site``, ``acumatica:sessionsPerSite``)."""
 

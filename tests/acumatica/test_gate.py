@@ -109,3 +109,39 @@ def test_limits_must_be_positive() -> None:
         SessionLimits(per_site=0)
     with pytest.raises(ValueError, match="at least 1"):
         SessionLimits(per_tenant=0)
+
+
+def test_a_queued_session_stops_waiting_when_the_run_is_cancelled() -> None:
+    """Issue 11, point 8: queued verifications are dropped at once, not after the queue."""
+    from acumatica_datasource.acumatica import Cancellation
+    from acumatica_datasource.errors import Interrupted
+
+    gate, limits = SessionGate(), SessionLimits(per_site=1)
+    cancellation, queued = Cancellation(), threading.Event()
+    outcome: list[BaseException] = []
+
+    def waiter() -> None:
+        try:
+            with gate.hold(
+                "https://erp.example",
+                "ACME",
+                limits,
+                cancellation=cancellation,
+                on_queue=queued.set,
+            ):
+                outcome.append(AssertionError("got a slot of a cancelled run"))
+        except Interrupted as exc:
+            outcome.append(exc)
+
+    with gate.hold("https://erp.example", "ACME", limits):
+        thread = threading.Thread(target=waiter)
+        thread.start()
+        assert queued.wait(5), "the second session did not queue"
+        started = time.monotonic()
+        cancellation.cancel("the command received SIGTERM")
+        thread.join(5)
+        assert time.monotonic() - started < 1
+    (error,) = outcome
+    assert isinstance(error, Interrupted) and "SIGTERM" in str(error)
+    with gate.hold("https://erp.example", "ACME", limits):  # the slot was given back
+        pass

@@ -12,6 +12,8 @@ from tests.e2e.conftest import SECRETS, World, environment
 
 pytestmark = pytest.mark.engine
 
+NONE = {"create": 0, "update": 0, "delete": 0, "same": 0, "failed": 0, "interrupted": 0}
+
 
 def by_id(run_result: dict[str, object]) -> dict[str, dict[str, object]]:
     sources = run_result["data_sources"]
@@ -26,14 +28,14 @@ def test_lifecycle(world: World) -> None:
     preview = world.acumatica_ds("preview", "--env", str(path), "--format", "json")
     assert preview.code == 0, preview.stderr
     assert preview.result["stack"] == "dev"
-    assert preview.result["changes"] == {"create": 2, "update": 0, "delete": 0, "same": 0}
+    assert preview.result["changes"] == {**NONE, "create": 2}
     planned = by_id(preview.result)
     assert planned["erp-oauth"]["callback_url"] == "https://bi.example.com/oauth/callback/erp-oauth"
     assert world.control.requests() == [], "preview must not contact Acumatica"
 
     up = world.acumatica_ds("up", "--env", str(path), "--format", "json")
     assert up.code == 0, up.stderr
-    assert up.result["changes"] == {"create": 2, "update": 0, "delete": 0, "same": 0}
+    assert up.result["changes"] == {**NONE, "create": 2}
     applied = by_id(up.result)
     assert applied["erp-basic"]["verification"] == "ok"
     assert applied["erp-oauth"]["verification"] == "ok"
@@ -41,14 +43,14 @@ def test_lifecycle(world: World) -> None:
 
     again = world.acumatica_ds("up", "--env", str(path), "--format", "json")
     assert again.code == 0, again.stderr
-    assert again.result["changes"] == {"create": 0, "update": 0, "delete": 0, "same": 2}
+    assert again.result["changes"] == {**NONE, "same": 2}
 
     changed = copy.deepcopy(document)
     changed["data_sources"][0]["page_size"] = 20
     world.write_environment("dev", changed)
     update = world.acumatica_ds("up", "--env", str(path), "--format", "json")
     assert update.code == 0, update.stderr
-    assert update.result["changes"] == {"create": 0, "update": 1, "delete": 0, "same": 1}
+    assert update.result["changes"] == {**NONE, "update": 1, "same": 1}
     assert "page_size" in update.stderr
 
     world.vault.put("acumatica/e2e", {**SECRETS, "password": "E2e-Rotated-Passw0rd"})
@@ -56,7 +58,8 @@ def test_lifecycle(world: World) -> None:
     rotated = world.acumatica_ds("preview", "--env", str(path), "--format", "json")
     assert rotated.code == 0, rotated.stderr
     assert rotated.result["changes"]["update"] >= 1, rotated.stdout
-    assert by_id(rotated.result)["erp-basic"]["status"] == "update"
+    assert by_id(rotated.result)["erp-basic"]["status"] == "planned"
+    assert by_id(rotated.result)["erp-basic"]["action"] == "update"
     applied_rotation = world.acumatica_ds("up", "--env", str(path), "--format", "json")
     assert applied_rotation.code == 0, applied_rotation.stderr
 
@@ -65,7 +68,8 @@ def test_lifecycle(world: World) -> None:
     assert refresh.code == 1, "a strict data source failing after refresh exits 1"
     refreshed = by_id(refresh.result)
     assert refreshed["erp-basic"]["verification"] == "failed"
-    assert any("locked" in m for m in refreshed["erp-basic"]["messages"]), refreshed
+    assert refreshed["erp-basic"]["status"] == "failed", refreshed
+    assert any("locked" in m["text"] for m in refreshed["erp-basic"]["messages"]), refreshed
 
     destroy = world.acumatica_ds("destroy", "--env", str(path), "--format", "json")
     assert destroy.code == 0, destroy.stderr
@@ -119,6 +123,6 @@ def test_promotion_stops_at_the_failing_environment(world: World) -> None:
     summary = {e["stack"]: e for e in run.result["environments"]}
     assert summary["dev"]["status"] == "applied"
     assert summary["test"]["status"] == "failed"
-    assert summary["prod"]["status"] == "not applied"
+    assert summary["prod"]["status"] == "not_applied"
     assert run.result["succeeded"] is False
     assert world.secret_hits() == []

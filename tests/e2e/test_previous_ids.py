@@ -37,7 +37,7 @@ def test_a_rename_with_previous_ids_replaces_and_shows_the_callback_url(world: W
     outcome = {s["data_source_id"]: s for s in applied.result["data_sources"]}
     assert outcome["erp-main"]["verification"] == "ok"
     assert outcome["erp-oauth-prod"]["status"] == "failed"
-    assert any("erp-oauth-prod" in m for m in outcome["erp-oauth-prod"]["messages"])
+    assert any("erp-oauth-prod" in m["text"] for m in outcome["erp-oauth-prod"]["messages"])
     assert set(world.resources("dev")) == {"erp-main", "erp-oauth"}
 
     unlisted = world.write_environment(

@@ -33,6 +33,7 @@ from tests.support.e2e import World, running_world
 from acumatica_datasource.tooling import PulumiCli
 
 COLLECTOR = pytest.StashKey[Collector]()
+PASSED = pytest.StashKey[bool]()
 
 
 @dataclass
@@ -70,6 +71,23 @@ def collector(request: pytest.FixtureRequest) -> Collector:
 
 
 ScenarioFactory = Callable[..., Scenario]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    if report.when == "call":
+        item.stash[PASSED] = report.passed
+    return report
+
+
+@pytest.fixture(autouse=True)
+def _verdicts(request: pytest.FixtureRequest, collector: Collector) -> Iterator[None]:
+    """Mark the figures a test recorded with whether the test passed (its verdict)."""
+    before = len(collector.rows)
+    yield
+    for figures in collector.rows[before:]:
+        figures.verdict_correct = request.node.stash.get(PASSED, False)
 
 
 @pytest.fixture

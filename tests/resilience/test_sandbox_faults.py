@@ -170,7 +170,7 @@ def test_fault_during_up(scenario: ScenarioFactory, case: FaultCase) -> None:
     control.clear_faults()
     running.figures.notes.append(f"{outcomes}, faults applied {applied}")
     running.figures.notes += [
-        f"  {s['data_source_id']}: {' | '.join(s['messages'])[:400]}"
+        f"  {s['data_source_id']}: {' | '.join(m['text'] for m in s['messages'])[:400]}"
         for s in up.result["data_sources"]
         if s["status"] == "failed"
     ][:3]

@@ -8,6 +8,8 @@ Vault paths (team A: ds-00..09, team B: ds-10..19, each with one OAuth data sour
 from __future__ import annotations
 
 import re
+import signal
+import time
 from collections.abc import Callable
 
 import pytest
@@ -46,11 +48,12 @@ path "secret/metadata/acumatica/team-b" { capabilities = ["deny"] }
 )
 
 
-def reference_of(source_id: str) -> str:
+def reference_of(source_id: str, teams: tuple[Team, ...] = TEAMS) -> str:
     """The reference a data source's messages must name (its password or client secret)."""
     index = int(source_id.split("-")[1])
-    team = TEAMS[index * len(TEAMS) // FLEET_SIZE]
-    key = "client_secret" if index >= FLEET_SIZE - 2 else "password"
+    size = FLEET_SIZE if teams == TEAMS else 6
+    team = teams[index * len(teams) // size]
+    key = "client_secret" if teams == TEAMS and index >= FLEET_SIZE - 2 else "password"
     return f"vault:secret/{team.path}#{key}"
 
 
@@ -87,7 +90,7 @@ def run_fault(
     for source_id in sorted(EVERYONE):
         outcome = outcomes[source_id]
         if source_id in affected:
-            text = "\n".join(outcome["messages"])
+            text = "\n".join(m["text"] for m in outcome["messages"])
             assert outcome["status"] == "failed", outcome
             assert reference_of(source_id) in text, text
             assert re.search(cause, text, re.I), text
@@ -102,9 +105,8 @@ def run_fault(
     if affected == EVERYONE:
         assert len(world.control.requests()) == requests_before, "Acumatica was contacted"
     running.figures.notes.append(
-        f"{reference_of(sorted(affected)[-1])}: {outcomes[sorted(affected)[-1]]['messages'][0]}"[
-            :400
-        ]
+        f"{reference_of(sorted(affected)[-1])}: "
+        f"{outcomes[sorted(affected)[-1]]['messages'][0]['text']}"[:400]
     )
     running.sessions_left(0)
     return path
@@ -166,3 +168,47 @@ def test_deleted_secret_version(scenario: ScenarioFactory) -> None:
     vault.put(TEAM_B.path, vault_secrets(TEAMS)[TEAM_B.path])  # version 2: a rotation
     up = assert_converged(world, path)
     assert changes(up)["update"] == len(team_ids(TEAMS, TEAM_B))
+
+
+THREE_TEAMS = (*TEAMS, Team("acumatica/team-c", "team-c", "TeamC-Passw0rd-value"))
+
+
+def test_hung_vault_costs_one_timeout(scenario: ScenarioFactory) -> None:
+    """Issue 11, point 10: with Vault hung (SIGSTOP), a preview of three references ends
+    within one Vault timeout (10 s by default) plus the engine's own time, warns for each
+    data source that rotation could not be checked, and the JSON carries the warnings."""
+    running = scenario("vault: hung (SIGSTOP) during preview", teams=THREE_TEAMS)
+    world, vault = running.world, running.world.vault
+    path = str(world.write_environment("dev", fleet(world, size=6, oauth=0, teams=THREE_TEAMS)))
+    up = world.acumatica_ds("up", "--env", path, "--format", "json")
+    assert up.code == 0, up.output
+    started = time.monotonic()
+    baseline = world.acumatica_ds("preview", "--env", path, "--format", "json")
+    engine_seconds = time.monotonic() - started
+    assert baseline.code == 0, baseline.output
+
+    assert vault.process is not None
+    vault.process.send_signal(signal.SIGSTOP)
+    try:
+        started = time.monotonic()
+        preview = world.acumatica_ds("preview", "--env", path, "--format", "json")
+        seconds = time.monotonic() - started
+    finally:
+        vault.process.send_signal(signal.SIGCONT)
+    assert preview.code == 0, preview.output
+    assert preview.result["status"] == "succeeded"
+    for source_id, source in by_id(preview).items():
+        assert source["status"] == "unchanged", source
+        texts = [m["text"] for m in source["messages"] if m["severity"] == "warning"]
+        assert any(
+            "could not check whether a secret was rotated" in text
+            and reference_of(source_id, THREE_TEAMS) in text
+            and "did not answer within 10 s" in text
+            for text in texts
+        ), (source_id, texts)
+    assert seconds < engine_seconds + 10 + 8, (seconds, engine_seconds)
+    running.figures.notes.append(
+        f"preview took {seconds:.1f} s with Vault hung, {engine_seconds:.1f} s with Vault up "
+        "(Vault timeout 10 s)"
+    )
+    running.sessions_left(0)

@@ -117,6 +117,8 @@ class ServedProcess:
 
     env: dict[str, str]
     workdir: Path
+    stdin_pipe: bool = False
+    """Give the process a pipe on stdin, as the engine does (closing it = the engine is gone)."""
     process: subprocess.Popen[bytes] | None = None
     port: int = 0
     transcript: list[tuple[str, str]] = field(default_factory=list)
@@ -138,7 +140,7 @@ class ServedProcess:
                 self.command(),
                 stdout=subprocess.PIPE,
                 stderr=stderr,
-                stdin=subprocess.DEVNULL,
+                stdin=subprocess.PIPE if self.stdin_pipe else subprocess.DEVNULL,
                 env=self.env,
                 cwd=self.workdir,
             )

@@ -48,7 +48,7 @@ def test_file_then_bao_then_vault(tmp_path: Path) -> None:
     assert from_file.sources["address"] == "vault.address"
     assert from_file.namespace == "ns" and from_file.timeout == 5
 
-    assert resolve_connection(None, {"VAULT_ADDR": "http://127.0.0.1:1"}).timeout == 30
+    assert resolve_connection(None, {"VAULT_ADDR": "http://127.0.0.1:1"}).timeout == 10
 
 
 def test_no_address_is_a_clear_error(leaks: LeakGuard) -> None:

@@ -202,3 +202,36 @@ def test_bao_binary_is_available() -> None:
     from tests.support.openbao import find_bao
 
     assert Path(find_bao()).exists() or shutil.which("bao")
+
+
+def test_a_hung_vault_costs_one_timeout_per_run(
+    hanging_server: str, make_resolver: ResolverFactory, leaks: LeakGuard
+) -> None:
+    """Issue 11, point 10: the references of a run are read at the same time, and after the
+    first timeout every other one fails at once with the same cause (naming its own
+    reference): the token is not checked again."""
+    resolver = make_resolver(VaultSettings(address=hanging_server, timeout=0.5), env=ROOT)
+    errors: list[BaseException] = []
+
+    def resolve(path: str) -> None:
+        try:
+            resolver.resolve(vault_ref(path, "password"))
+        except BaseException as exc:  # collected for the assertions below
+            errors.append(exc)
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=resolve, args=(f"team-{n}",)) for n in "abc"]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=10)
+    resolve("team-d")
+    elapsed = time.monotonic() - started
+    assert elapsed < 0.9, f"{elapsed:.2f} s: more than one timeout"
+    assert len(errors) == 4 and all(isinstance(e, VaultTimeout) for e in errors), errors
+    for name in "abcd":
+        assert any(str(e).startswith(f"vault:secret/team-{name}#password: ") for e in errors)
+    assert all("did not answer within 0.5 s" in str(e) for e in errors), errors
+    assert resolver.logins == 0
+    with leaks.raises(VaultTimeout):
+        resolver.resolve(vault_ref("team-e", "password"))

@@ -62,6 +62,8 @@ def test_json_format(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     assert main(["validate", "--format", "json", str(bad)]) == 1
     report = json.loads(capsys.readouterr().out)
     assert report == {
+        "version": 1,
+        "command": "validate",
         "valid": False,
         "errors": [
             {
@@ -75,7 +77,12 @@ def test_json_format(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     }
     good = write(tmp_path, "good.yaml", environment())
     assert main(["validate", str(good), "--format=json"]) == 0
-    assert json.loads(capsys.readouterr().out) == {"valid": True, "errors": []}
+    assert json.loads(capsys.readouterr().out) == {
+        "version": 1,
+        "command": "validate",
+        "valid": True,
+        "errors": [],
+    }
 
 
 def test_usage_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

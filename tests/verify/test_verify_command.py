@@ -79,7 +79,16 @@ def test_json_is_one_object_of_the_documented_shape(
     code, out, err = verify(file, "--format", "json")
     assert code == 0, err
     document = json.loads(out)  # exactly one JSON value on stdout
-    assert list(document) == ["data_sources"]
+    assert list(document) == [
+        "version",
+        "command",
+        "status",
+        "succeeded",
+        "signal",
+        "possibly_open_sessions",
+        "data_sources",
+    ]
+    assert document["version"] == 1 and document["status"] == "succeeded"
     first, second = document["data_sources"]
     for report in (first, second):
         assert {"description", "status", "callback_url", "checks", "server"} <= set(report)

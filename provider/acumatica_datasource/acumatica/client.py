@@ -19,6 +19,7 @@ from urllib.parse import quote, urlencode, urlsplit
 import httpx
 
 from acumatica_datasource.acumatica import errors, responses
+from acumatica_datasource.acumatica.cancellation import Cancellation
 from acumatica_datasource.acumatica.connection import (
     MAX_PAGE_BODY,
     PAGE_HEADROOM,
@@ -40,6 +41,11 @@ AUTHORIZE_PATH = "/identity/connect/authorize"
 ORPHAN_HINT = (
     "; the server may still have opened a session, which holds an API license slot until it "
     "expires (about 10 minutes idle)"
+)
+LEFT_OPEN_HINT = (
+    "a session may have been left open: the login was tried again after an answer (HTTP {}) "
+    "that may have come after the site opened a session, which holds an API license slot until "
+    "it expires (about 10 minutes idle)"
 )
 ROTATED_HINT = (
     "; the server may still have rotated the refresh token, in which case the stored one no "
@@ -109,6 +115,7 @@ class Session:
         path = f"/entity/{endpoint}/{version}/{entity}"
         action = f"read {entity} ({endpoint} {version}, $top={top}, $skip={skip})"
         limit = page_limit(top, one_field=bool(select))
+        self.client.proceed("a page read")
         try:
             response = self.client.connection.request(
                 "GET",
@@ -154,6 +161,8 @@ class AcumaticaClient:
         gate: SessionGate = GATE,
         discovery: DiscoveryCache | None = None,
         transport: httpx.BaseTransport | None = None,
+        cancellation: Cancellation | None = None,
+        on_wait: Callable[[str], None] | None = None,
     ) -> None:
         self.connection = Connection(
             site, timeout=timeout, ca_bundle=ca_bundle, redactor=redactor, transport=transport
@@ -163,6 +172,27 @@ class AcumaticaClient:
         self._gate = gate
         self._discovery = discovery
         self._slot_depth = 0
+        self._cancellation = cancellation
+        self._on_wait = on_wait
+        self.possibly_open_sessions = 0
+        """Logins (or password grants) whose session may have been left open: tried again
+        after a 5xx answer, or cut by a reset or a timeout."""
+        self.left_open_note: str | None = None
+        """Why, for a login that succeeded after such a retry (a failed one says it in its
+        error)."""
+
+    def waiting_for(self, what: str) -> None:
+        """Say what the client waits for now (``on_wait``, for progress lines)."""
+        if self._on_wait is not None:
+            self._on_wait(what)
+
+    def proceed(self, what: str) -> None:
+        """Before a login or a read: stop if the run was cancelled (raise
+        :class:`~acumatica_datasource.errors.Interrupted`), else wait for ``what``. Logouts
+        never stop: a session open is a session to close."""
+        if self._cancellation is not None:
+            self._cancellation.check()
+        self.waiting_for(what)
 
     def __enter__(self) -> AcumaticaClient:
         return self
@@ -240,7 +270,13 @@ class AcumaticaClient:
             finally:
                 self._slot_depth -= 1
             return
-        with self._gate.hold(self.site, tenant, self.limits):
+        with self._gate.hold(
+            self.site,
+            tenant,
+            self.limits,
+            cancellation=self._cancellation,
+            on_queue=lambda: self.waiting_for("a free session slot"),
+        ):
             self._slot_depth = 1
             try:
                 yield
@@ -267,6 +303,23 @@ class AcumaticaClient:
         if locale:
             body["locale"] = locale
         with self.slot(tenant):
+            self.proceed("the login")
+            answers = _OpeningAnswers()
+
+            def check(response: httpx.Response) -> errors.AcumaticaError | None:
+                failure = (
+                    None
+                    if response.status_code < 300
+                    else responses.login_error(
+                        response,
+                        site=self.site,
+                        user=username,
+                        tenant=tenant,
+                        redact=self.connection.redact,
+                    )
+                )
+                return answers.seen(response, failure)
+
             try:
                 self.connection.request(
                     "POST",
@@ -274,21 +327,16 @@ class AcumaticaClient:
                     action=f"log in as {username}",
                     retry=not_processed,
                     json=body,
-                    check=lambda r: (
-                        None
-                        if r.status_code < 300
-                        else responses.login_error(
-                            r,
-                            site=self.site,
-                            user=username,
-                            tenant=tenant,
-                            redact=self.connection.redact,
-                        )
-                    ),
+                    check=check,
                 )
             except (errors.RequestTimeout, errors.ConnectionReset) as exc:
+                self.possibly_open_sessions += 1 + answers.count(exc)
                 exc.extend(ORPHAN_HINT)
                 raise
+            except errors.AcumaticaError as exc:
+                self._left_open(answers, exc)
+                raise
+            self._left_open(answers, None)
             session = Session(self, "cookie", username, tenant)
             with self._logging_out(session, headers={}):
                 yield session
@@ -305,6 +353,16 @@ class AcumaticaClient:
             with self._logging_out(session, headers=headers):
                 yield session
 
+    def _left_open(self, answers: _OpeningAnswers, final: errors.AcumaticaError | None) -> None:
+        """Count the sessions a retried login may have left open; say so on its error."""
+        left = answers.count(final)
+        if not left:
+            return
+        self.possibly_open_sessions += left
+        self.left_open_note = LEFT_OPEN_HINT.format(answers.status)
+        if final is not None:
+            final.extend("; " + self.left_open_note)
+
     @contextmanager
     def _logging_out(self, session: Session, *, headers: dict[str, str]) -> Iterator[None]:
         try:
@@ -319,6 +377,7 @@ class AcumaticaClient:
             raise session.logout_error
 
     def _logout(self, session: Session, headers: dict[str, str]) -> errors.LogoutFailed | None:
+        self.waiting_for("the logout")
         try:
             self.connection.request(
                 "POST",
@@ -368,22 +427,30 @@ class AcumaticaClient:
         for key in ("client_secret", "password", "refresh_token", "code"):
             if form.get(key):
                 self.connection.redact.add(form[key])
+        grant = form.get("grant_type")
+        opens = grant == "password"  # a password grant may open a server session
+        answers = _OpeningAnswers()
+        self.waiting_for("the token endpoint")
+
+        def check(response: httpx.Response) -> errors.AcumaticaError | None:
+            failure = self._token_error(response, client_id=client_id, action=action)
+            return answers.seen(response, failure) if opens else failure
+
         try:
             response = self.connection.request(
-                "POST",
-                TOKEN_PATH,
-                action=action,
-                retry=not_processed,
-                data=form,
-                check=lambda r: self._token_error(r, client_id=client_id, action=action),
+                "POST", TOKEN_PATH, action=action, retry=not_processed, data=form, check=check
             )
         except (errors.RequestTimeout, errors.ConnectionReset) as exc:
-            grant = form.get("grant_type")
             if grant == "refresh_token":
                 exc.extend(ROTATED_HINT)
-            elif grant == "password":
+            elif opens:
+                self.possibly_open_sessions += 1 + answers.count(exc)
                 exc.extend(ORPHAN_HINT)
             raise
+        except errors.AcumaticaError as exc:
+            self._left_open(answers, exc)
+            raise
+        self._left_open(answers, None)
         data = responses.json_body(response)  # JSON: checked by _token_error
         access = data.get("access_token") if isinstance(data, dict) else None
         if not isinstance(access, str) or not access:
@@ -511,6 +578,36 @@ class AcumaticaClient:
         return AuthorizeProbe.from_response(
             response, site=self.site, redirect_uri=redirect_uri, redact=self.connection.redact
         )
+
+
+class _OpeningAnswers:
+    """Counts the answers to a login (or password grant) that may have opened a session on
+    the server although they are errors (5xx, except the definite "API Login Limit" refusal)
+    and were followed by another attempt: each such session may have been left open."""
+
+    def __init__(self) -> None:
+        self._last_opening = False
+        self.followed = 0
+        self.status: int | None = None
+        """The status of the last such answer."""
+
+    def seen(
+        self, response: httpx.Response, failure: errors.AcumaticaError | None
+    ) -> errors.AcumaticaError | None:
+        """Note an answer (``failure`` is what it means); return ``failure``."""
+        self.followed += self._last_opening
+        self._last_opening = response.status_code >= 500 and not isinstance(
+            failure, errors.LoginLimitReached
+        )
+        if self._last_opening:
+            self.status = response.status_code
+        return failure
+
+    def count(self, final: errors.AcumaticaError | None) -> int:
+        """The answers followed by another attempt, once the request ended with ``final``
+        (None: success). An attempt that got no answer (a transport error) still follows."""
+        transport = isinstance(final, errors.TransportError)
+        return self.followed + (self._last_opening and transport)
 
 
 @dataclass(frozen=True)

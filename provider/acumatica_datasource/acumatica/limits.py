@@ -8,11 +8,15 @@ with "API Login Limit".
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from acumatica_datasource.acumatica.cancellation import Cancellation
+
 DEFAULT_SESSIONS_PER_SITE = 1
+POLL_SECONDS = 0.1
+"""How often a queued session looks at its run's cancellation."""
 
 
 @dataclass(frozen=True)
@@ -45,8 +49,19 @@ class SessionGate:
             return known[1]
 
     @contextmanager
-    def hold(self, site: str, tenant: str, limits: SessionLimits) -> Iterator[None]:
-        """Wait for a free slot for ``site`` and ``tenant``; release it on exit."""
+    def hold(
+        self,
+        site: str,
+        tenant: str,
+        limits: SessionLimits,
+        *,
+        cancellation: Cancellation | None = None,
+        on_queue: Callable[[], None] | None = None,
+    ) -> Iterator[None]:
+        """Wait for a free slot for ``site`` and ``tenant``; release it on exit.
+
+        ``on_queue`` is called when no slot is free at once; while queued, a cancelled run
+        raises :class:`~acumatica_datasource.errors.Interrupted` instead of waiting on."""
         site_key = site.lower()
         semaphores = [self._semaphore(("site", site_key), limits.per_site)]
         if limits.per_tenant is not None and limits.per_tenant < limits.per_site:
@@ -56,12 +71,31 @@ class SessionGate:
         taken: list[threading.BoundedSemaphore] = []
         try:
             for semaphore in reversed(semaphores):  # tenant first: never hold a site slot idle
-                semaphore.acquire()
+                _acquire(semaphore, cancellation, on_queue)
                 taken.append(semaphore)
             yield
         finally:
             for semaphore in reversed(taken):
                 semaphore.release()
+
+
+def _acquire(
+    semaphore: threading.BoundedSemaphore,
+    cancellation: Cancellation | None,
+    on_queue: Callable[[], None] | None,
+) -> None:
+    if semaphore.acquire(blocking=False):
+        return
+    if on_queue is not None:
+        on_queue()
+    if cancellation is None:
+        semaphore.acquire()
+        return
+    while not semaphore.acquire(timeout=POLL_SECONDS):
+        cancellation.check()
+    if cancellation.cancelled:  # a slot came free as the run was cancelled: give it back
+        semaphore.release()
+        cancellation.check()
 
 
 GATE = SessionGate()

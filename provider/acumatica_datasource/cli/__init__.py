@@ -6,19 +6,27 @@ import their heavy dependencies inside ``run``, so a command pays only for what 
 (``validate`` never imports pulumi or hvac).
 
 A command returns its exit code or raises; :func:`main` prints a raised error of the package
-and exits with :func:`exit_code`, the one place where an error's type becomes a code.
+and exits with :func:`exit_code`, the one place where an error's type becomes a code. With
+``--format json`` every command's last stdout line is one JSON object, also when it fails
+before it could do anything (bad arguments, an invalid file, no passphrase, no Pulumi CLI):
+``{"version": 1, "error": {"kind", "message"}, ...}`` (:mod:`.result`).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any, NoReturn
 
 from acumatica_datasource import environment_variables as variables
-from acumatica_datasource.errors import AcumaticaDataSourceError, UsageError
+from acumatica_datasource.errors import AcumaticaDataSourceError, EnvironmentProblem, UsageError
+
+WORKING = frozenset({"verify", "preview", "up", "refresh", "destroy", "promote"})
+"""The commands that handle SIGINT and SIGTERM (see :mod:`.interrupts`)."""
 
 # subcommand name -> (module, one-line help)
 _COMMANDS: dict[str, tuple[str, str]] = {
@@ -50,9 +58,31 @@ def exit_code(error: AcumaticaDataSourceError) -> int:
     return next(code for kind, code in _EXIT_CODES if isinstance(error, kind))
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors also end with the JSON error object when the command
+    line asks for ``--format json``."""
+
+    json_errors = False
+
+    def error(self, message: str) -> NoReturn:
+        if _Parser.json_errors:
+            _print_json(_error_document(None, "usage", f"{self.prog}: {message}"))
+        super().error(message)
+
+
+def wants_json(arguments: Sequence[str]) -> bool:
+    """Whether the arguments ask for ``--format json`` (read before they are parsed)."""
+    for index, argument in enumerate(arguments):
+        if argument == "--format=json":
+            return True
+        if argument == "--format" and arguments[index + 1 : index + 2] == ["json"]:
+            return True
+    return False
+
+
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The argument parser; only ``command``'s own arguments are configured."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="acumatica-ds",
         description="Acumatica data sources as code: validate, verify and deploy them.",
     )
@@ -70,28 +100,78 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the process exit code."""
     arguments = list(sys.argv[1:] if argv is None else argv)
     command = next((a for a in arguments if not a.startswith("-")), None)
-    parser = build_parser(command if command in _COMMANDS else None)
-    args = parser.parse_args(arguments)
+    if command in WORKING:
+        from acumatica_datasource.cli import interrupts
+
+        with interrupts.handling():
+            return _run(command, arguments)
+    return _run(command, arguments)
+
+
+def _run(command: str | None, arguments: list[str]) -> int:
+    json_output = wants_json(arguments)
+    _Parser.json_errors = json_output
+    try:
+        parser = build_parser(command if command in _COMMANDS else None)
+        args = parser.parse_args(arguments)
+    finally:
+        _Parser.json_errors = False
+    known = command if command in _COMMANDS else None
     try:
         code: int = args._module.run(args)
     except AcumaticaDataSourceError as exc:
         from acumatica_datasource.cli import output
 
         output.failure(exc)
+        if json_output:
+            _print_json(_error_document(known, exc.kind, str(exc), **_details(exc)))
         return exit_code(exc)
     except KeyboardInterrupt:
         print("acumatica-ds: interrupted", file=sys.stderr)
+        if json_output:
+            _print_json(_error_document(known, "interrupted", "interrupted by SIGINT"))
         return 130
+    except OSError as exc:  # the machine refused something (a file, a directory, a process)
+        problem = EnvironmentProblem(
+            f"{exc.strerror or type(exc).__name__}"
+            + (f": {exc.filename}" if exc.filename else "")
+            + " (a file or directory this command needs; check its path and permissions)"
+        )
+        print(f"acumatica-ds: {problem}", file=sys.stderr)
+        if json_output:
+            _print_json(_error_document(known, problem.kind, str(problem)))
+        return exit_code(problem)
     except Exception as exc:  # the last line of defence: no traceback reaches a user
         if os.environ.get(variables.DEBUG):
             raise
-        print(
-            f"acumatica-ds: internal error ({type(exc).__name__}); this is a bug: please "
-            f"report it, with the output of the same command run with {variables.DEBUG}=1",
-            file=sys.stderr,
+        message = (
+            f"internal error ({type(exc).__name__}); this is a bug: please report it, with the "
+            f"output of the same command run with {variables.DEBUG}=1"
         )
+        print(f"acumatica-ds: {message}", file=sys.stderr)
+        if json_output:
+            _print_json(_error_document(known, "internal", message))
         return EXIT_FAILED
     return code
+
+
+def _error_document(command: str | None, kind: str, message: str, **extra: Any) -> dict[str, Any]:
+    from acumatica_datasource.cli.result import error_document
+
+    return error_document(command, kind, message, **extra)
+
+
+def _details(error: AcumaticaDataSourceError) -> dict[str, Any]:
+    """What the JSON error object adds for ``error``: a file's problems, one by one."""
+    problems = getattr(error, "problems", None)
+    if not problems:
+        return {}
+    return {"problems": [problem.as_dict() for problem in problems]}
+
+
+def _print_json(document: dict[str, Any]) -> None:
+    sys.stdout.flush()
+    print(json.dumps(document, ensure_ascii=False), flush=True)
 
 
 def console_main() -> None:

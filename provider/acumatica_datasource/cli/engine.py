@@ -1,8 +1,15 @@
 """Drive Pulumi's engine for an environment file through the Automation API, offline.
 
-An environment file becomes an inline program (one ``AcumaticaDataSource`` per data
-source) run against a stack named after the file's ``environment``; engine events become
-readable progress, and the outcome a small summary per data source.
+An environment file becomes an inline program (one ``AcumaticaDataSource`` per data source)
+run against a stack named after the file's ``environment``. Engine events become progress
+lines; engine events, the provider processes' run channel (this run's verification verdicts,
+warnings, what slow verifications wait for) and the state after the run become a
+:class:`~.result.StackResult` that describes this run and nothing older.
+
+Before it runs, the driver looks at the engine's own records: a stack locked by a live run is
+refused (or waited for, ``--wait-lock``), a dead run's lock and pending operations are
+explained, and cleared only with ``--clear-pending``. A signal cancels the run (see
+:mod:`.interrupts`).
 """
 
 from __future__ import annotations
@@ -10,9 +17,13 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
+import shutil
+import signal
+import tempfile
 import threading
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,25 +31,40 @@ import pulumi
 from pulumi import automation as auto
 
 from acumatica_datasource import environment_variables as variables
-from acumatica_datasource.errors import AcumaticaDataSourceError
+from acumatica_datasource.cli.engine_process import EngineProcess
+from acumatica_datasource.cli.interrupts import Interrupts
+from acumatica_datasource.cli.locks import LockHolder, file_lock_holders, holders_in_error
+from acumatica_datasource.cli.output import ticking
+from acumatica_datasource.cli.result import (
+    DONE,
+    DataSourceResult,
+    FieldChange,
+    StackResult,
+    left_open,
+)
+from acumatica_datasource.errors import AcumaticaDataSourceError, EnvironmentProblem
 from acumatica_datasource.resource import TYPE_TOKEN, declare
-from acumatica_datasource.resource.properties import INPUT_PROPERTIES, UNKNOWN
+from acumatica_datasource.resource.lifecycle import property_changes
+from acumatica_datasource.resource.properties import UNKNOWN
+from acumatica_datasource.resource.run_channel import RunChannel
 from acumatica_datasource.spec import Environment
 from acumatica_datasource.tooling import PulumiCli, ensure_pulumi_cli, offline_environment
+from acumatica_datasource.verify import Waiting
 
 PROJECT = "acumatica-datasources"
 DEFAULT_STATE_DIR = ".acumatica-ds/state"
-PAST = {
+DONE_BY_STEP = {
     "create": "created",
     "update": "updated",
     "same": "unchanged",
     "delete": "deleted",
-    "replace": "replaced",
-    "create-replacement": "replaced",
-    "refresh": "refreshed",
-    "read": "refreshed",
-    "delete-replaced": "replaced",
+    "replace": "updated",
+    "create-replacement": "updated",
+    "delete-replaced": "updated",
+    "refresh": "unchanged",
+    "read": "unchanged",
 }
+"""The engine's step -> the data source's status once the step completed."""
 SYMBOLS = {
     "create": "+",
     "update": "~",
@@ -50,69 +76,52 @@ SYMBOLS = {
     "refresh": "~",
     "read": "~",
 }
+VERDICT = {"ok": "ok", "warning": "warning", "failed": "failed"}
+"""A verification report's status -> this run's verdict (anything else: not_run)."""
+PREVIEWED = ("planned", "unchanged")
+"""Statuses of a data source a preview got to."""
+LOCK_POLL_SECONDS = 1.0
+TAIL_SECONDS = 0.3
+ENGINE_NOISE = ("update failed", "preview failed", "refresh failed", "destroy failed")
 
 
 class EngineError(AcumaticaDataSourceError):
-    """The engine could not run: a stack that cannot be opened or read, a locked or
-    interrupted stack (no CLI and no passphrase have errors of their own in ``tooling``)."""
+    """The engine could not run: a stack that cannot be opened or read, a dead run's lock or
+    pending operations (no CLI and no passphrase have errors of their own in ``tooling``)."""
+
+    kind = "engine"
 
 
-@dataclass
-class DataSourceOutcome:
-    """What happened to one data source in one operation."""
+class StackBusy(EngineError):
+    """Another run, alive or not known to be dead, holds the stack's lock."""
 
-    data_source_id: str
-    description: str
-    status: str = "unchanged"
-    op: str | None = None
-    """The engine's step: create, update, same, delete, replace..."""
-    verification: str | None = None
-    callback_url: str | None = None
-    messages: list[str] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, Any]:
-        """The JSON form (``--format json``)."""
-        return {
-            "description": self.description,
-            "data_source_id": self.data_source_id,
-            "status": self.status,
-            "verification": self.verification,
-            "callback_url": self.callback_url,
-            "messages": list(self.messages),
-        }
+    kind = "locked"
 
 
-@dataclass
-class OperationResult:
-    """The outcome of one engine operation on one stack."""
+class _Busy(Exception):
+    """Internal: the lock is held by ``holders`` (alive, or on another host)."""
 
-    operation: str
-    stack: str
-    succeeded: bool
-    changes: dict[str, int]
-    data_sources: list[DataSourceOutcome]
-    errors: list[str] = field(default_factory=list)
+    def __init__(self, holders: list[LockHolder]) -> None:
+        super().__init__()
+        self.holders = holders
 
-    def as_dict(self) -> dict[str, Any]:
-        """The JSON form (``--format json``)."""
-        return {
-            "operation": self.operation,
-            "stack": self.stack,
-            "succeeded": self.succeeded,
-            "changes": self.changes,
-            "data_sources": [d.as_dict() for d in self.data_sources],
-            "errors": list(self.errors),
-        }
+
+class _Retry(Exception):
+    """Internal: a dead run's lock was removed as the run began; begin again."""
 
 
 @dataclass(frozen=True)
 class EngineSettings:
-    """Where state lives and how the provider runs."""
+    """Where state lives, how the provider runs, and what to do about locks."""
 
     state_dir: Path
     stack: str
     sessions_per_site: int | None = None
     clear_pending: bool = False
+    force: bool = False
+    """With ``clear_pending``: clear a lock held on another host (its liveness is unknown)."""
+    wait_lock: float = 0.0
+    """Seconds to wait for a live run's lock to go before giving up."""
 
     @staticmethod
     def state_directory(given: str | None) -> Path:
@@ -121,23 +130,25 @@ class EngineSettings:
 
 
 class Progress:
-    """Turns engine events into progress lines and per-data-source outcomes."""
+    """Turns engine events into progress lines and the results of the data sources."""
 
     def __init__(self, environment: Environment, operation: str, write: Callable[[str], None]):
         self.write = write
         self.operation = operation
         self._lock = threading.Lock()
-        self.outcomes = {
-            source.data_source_id: DataSourceOutcome(source.data_source_id, source.description)
+        self.sources = {
+            source.data_source_id: DataSourceResult(source.data_source_id, source.description)
             for source in environment.data_sources
         }
         self.errors: list[str] = []
+        self.old_outputs: dict[str, dict[str, Any]] = {}
+        self.new_outputs: dict[str, dict[str, Any]] = {}
 
-    def _outcome(self, urn: str | None) -> DataSourceOutcome | None:
+    def _source(self, urn: str | None) -> DataSourceResult | None:
         if not urn or TYPE_TOKEN not in urn:
             return None
         name = urn.rsplit("::", 1)[-1]
-        return self.outcomes.setdefault(name, DataSourceOutcome(name, name))
+        return self.sources.setdefault(name, DataSourceResult(name, name))
 
     def __call__(self, event: auto.EngineEvent) -> None:
         with self._lock:
@@ -146,90 +157,157 @@ class Progress:
     def _handle(self, event: auto.EngineEvent) -> None:
         if event.resource_pre_event is not None:
             meta = event.resource_pre_event.metadata
-            outcome = self._outcome(meta.urn)
-            if outcome is not None:
-                op = str(meta.op.value if hasattr(meta.op, "value") else meta.op)
-                self._planned(outcome, op, meta)
+            source = self._source(meta.urn)
+            if source is not None:
+                self._planned(source, _step(meta.op), meta)
         elif event.res_outputs_event is not None:
             meta = event.res_outputs_event.metadata
-            outcome = self._outcome(meta.urn)
-            if outcome is not None:
-                self._applied(outcome, meta)
+            source = self._source(meta.urn)
+            if source is not None:
+                self._applied(source, _step(meta.op), meta)
         elif event.res_op_failed_event is not None:
             meta = event.res_op_failed_event.metadata
-            outcome = self._outcome(meta.urn)
-            if outcome is not None:
-                outcome.status = "failed"
-                self.write(f"  x {outcome.data_source_id}: failed")
+            source = self._source(meta.urn)
+            if source is not None:
+                if source.status != "interrupted":
+                    source.status = "failed"
+                self.write(f"  x {source.data_source_id}: {source.status}")
         elif event.diagnostic_event is not None:
             self._diagnostic(event.diagnostic_event)
 
-    def _planned(self, outcome: DataSourceOutcome, op: str, meta: Any) -> None:
-        outcome.op = op
-        outcome.status = op if self.operation == "preview" else PAST.get(op, op)
-        state = meta.new or meta.old
-        values = dict(getattr(state, "inputs", None) or {})
-        values.update(getattr(meta.old, "outputs", None) or {} if meta.old else {})
-        callback = (
-            (getattr(meta.new, "inputs", None) or {}).get("callback_url") if meta.new else None
-        )
-        outcome.callback_url = _known(callback) or _known(values.get("callback_url"))
-        verification = values.get("verification")
-        if isinstance(verification, dict) and op == "same":
-            outcome.verification = _known(verification.get("status"))
+    def _planned(self, source: DataSourceResult, op: str, meta: Any) -> None:
+        source.action = op
+        old = dict(getattr(meta.old, "outputs", None) or {}) if meta.old else {}
+        new = dict(getattr(meta.new, "inputs", None) or {}) if meta.new else {}
+        self.old_outputs[source.data_source_id] = old
+        recorded = old.get("verification")
+        if isinstance(recorded, dict):
+            source.recorded_verification = _known(recorded.get("status"))
+        source.callback_url = _known(new.get("callback_url")) or _known(old.get("callback_url"))
+        if self.operation == "preview":
+            source.status = "unchanged" if op == "same" else "planned"
+        detail = ""
+        if op in ("update", "replace", "create-replacement"):
+            source.diff = _field_changes(old, new)
+            detail = _describe_update(source)
         if op != "same" or self.operation == "refresh":
-            detail = _changed_fields(meta) if op in ("update", "replace") else ""
-            self.write(f"  {SYMBOLS.get(op, '*')} {op:<8} {outcome.data_source_id}{detail}")
-            moved = _callback_change(meta) if op in ("update", "replace") else None
-            if moved is not None:
-                self.write(
-                    f"    callback URL {moved[0]} -> {moved[1]}: register the new one in the "
-                    "connected application's Redirect URIs in Acumatica"
-                )
+            self.write(f"  {SYMBOLS.get(op, '*')} {op:<8} {source.data_source_id}{detail}")
+        moved = _callback_change(old, new) if op in ("update", "replace") else None
+        if moved is not None:
+            text = (
+                f"callback URL {moved[0]} -> {moved[1]}: register the new one in the "
+                "connected application's Redirect URIs in Acumatica"
+            )
+            self.write(f"    {text}")
+            source.say("warning", text)
 
-    def _applied(self, outcome: DataSourceOutcome, meta: Any) -> None:
-        outputs = getattr(meta.new, "outputs", None) or {}
-        verification = outputs.get("verification")
-        if isinstance(verification, dict):
-            outcome.verification = _known(verification.get("status"))
-        outcome.callback_url = _known(outputs.get("callback_url")) or outcome.callback_url
+    def _applied(self, source: DataSourceResult, op: str, meta: Any) -> None:
+        outputs = dict(getattr(meta.new, "outputs", None) or {}) if meta.new else {}
+        self.new_outputs[source.data_source_id] = outputs
+        if self.operation != "preview":
+            source.status = DONE_BY_STEP.get(op, "updated")
+        recorded = outputs.get("verification")
+        if isinstance(recorded, dict):
+            source.recorded_verification = _known(recorded.get("status"))
+        source.callback_url = _known(outputs.get("callback_url")) or source.callback_url
 
     def _diagnostic(self, diagnostic: auto.DiagnosticEvent) -> None:
         if diagnostic.severity == "debug":
             return
         message = diagnostic.message.strip()
-        if not message or message in ("update failed", "preview failed", "refresh failed"):
+        if not message or message in ENGINE_NOISE:
             return
         if message.startswith("Resource monitor has terminated"):
             return
         message = message.removeprefix("DataSourceError: ")
-        outcome = self._outcome(diagnostic.urn)
-        if outcome is not None:
-            outcome.messages.append(message)
+        source = self._source(diagnostic.urn)
+        if source is not None:
+            if diagnostic.severity == "error":
+                if message.startswith("interrupted:"):
+                    source.status = "interrupted"
+                source.say("error", message)
+            else:
+                source.say("warning", message)
         elif diagnostic.severity == "error":
             self.errors.append(message)
         for line in message.splitlines():
             self.write(f"    {line}")
+
+    # --- after the run ------------------------------------------------------------------------
+
+    def verdicts(self, events: list[dict[str, Any]]) -> None:
+        """Apply the provider processes' run channel: this run's verdicts and warnings."""
+        for event in events:
+            source = self.sources.get(str(event.get("data_source_id")))
+            if source is None:
+                continue
+            kind = event.get("kind")
+            if kind == "verification":
+                status = str(event.get("status"))
+                source.verification = VERDICT.get(status, "not_run")
+                left = int(event.get("possibly_open_sessions") or 0)
+                source.possibly_open_sessions += left
+                if left:
+                    source.say("warning", left_open(left))
+                if status == "interrupted":
+                    source.status = "interrupted"
+                elif status == "failed" and self.operation == "refresh":
+                    source.say("error", str(event.get("summary", "")))
+            elif kind == "warning":
+                source.say("warning", str(event.get("message", "")))
+
+
+def _step(op: Any) -> str:
+    return str(getattr(op, "value", op))
 
 
 def _known(value: Any) -> Any:
     return None if value == UNKNOWN else value
 
 
-def _callback_change(meta: Any) -> tuple[str, str] | None:
+def _callback_change(old: Mapping[str, Any], new: Mapping[str, Any]) -> tuple[str, str] | None:
     """The callback URL before and after a step, when it changes (both known)."""
-    old = (getattr(meta.old, "outputs", None) or {}).get("callback_url") if meta.old else None
-    new = (getattr(meta.new, "inputs", None) or {}).get("callback_url") if meta.new else None
-    if _known(old) and _known(new) and old != new:
-        return str(old), str(new)
+    before, after = old.get("callback_url"), new.get("callback_url")
+    if _known(before) and _known(after) and before != after:
+        return str(before), str(after)
     return None
 
 
-def _changed_fields(meta: Any) -> str:
-    old = getattr(meta.old, "outputs", None) or {} if meta.old else {}
-    new = getattr(meta.new, "inputs", None) or {} if meta.new else {}
-    changed = [key for key in INPUT_PROPERTIES if key in new and old.get(key) != new.get(key)]
-    return f"  ({', '.join(changed)})" if changed else "  (a Vault secret was rotated)"
+def _field_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[FieldChange]:
+    """The changed fields between recorded outputs and new inputs, deepest path first."""
+    changes = []
+    for change in property_changes(old, new):
+        if not change.input:
+            continue
+        changes.append(
+            FieldChange(
+                ".".join(change.path),
+                change.kind,
+                old=_at(old, change.path),
+                new=_known(_at(new, change.path)),
+            )
+        )
+    return changes
+
+
+def _at(values: Mapping[str, Any], path: tuple[str, ...]) -> Any:
+    current: Any = values
+    for part in path:
+        if not isinstance(current, Mapping):
+            return None
+        current = current.get(part)
+    return current
+
+
+def _describe_update(source: DataSourceResult) -> str:
+    if source.diff:
+        return f"  ({', '.join(dict.fromkeys(change.path for change in source.diff))})"
+    if source.recorded_verification not in (None, "ok", "off"):
+        reason = f"verify again: the recorded verification is {source.recorded_verification}"
+    else:
+        reason = "a Vault secret was rotated"
+    source.say("info", reason)
+    return f"  ({reason})"
 
 
 class EngineRunner:
@@ -241,18 +319,31 @@ class EngineRunner:
         settings: EngineSettings,
         *,
         write: Callable[[str], None],
+        progress: Callable[[str], None] | None = None,
+        interrupts: Interrupts | None = None,
         cli: PulumiCli | None = None,
     ) -> None:
         self.environment = environment
         self.settings = settings
         self.write = write
+        self.progress = progress
+        """Where lines about slow verifications go (text output only)."""
+        self.interrupts = interrupts or Interrupts()
         self.cli = cli or ensure_pulumi_cli(build=True, log=write)
         state = settings.state_dir
-        state.mkdir(parents=True, exist_ok=True)
+        try:
+            state.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise EnvironmentProblem(
+                f"cannot create the state directory {state} ({exc.strerror or exc}): give a "
+                f"writable one (--state or ${variables.STATE_DIR})"
+            ) from None
         self.env = offline_environment(state, cli=self.cli, pulumi_home=state / ".pulumi-home")
         if settings.sessions_per_site is not None:
             self.env[variables.SESSIONS_PER_SITE] = str(settings.sessions_per_site)
+        self.engine = EngineProcess(root=str(self.cli.root))
         self._stack: auto.Stack | None = None
+        self._channel: RunChannel | None = None
 
     def program(self) -> None:
         """The inline program: the environment's data sources and a summary export."""
@@ -280,7 +371,7 @@ class EngineRunner:
                 pulumi_home=self.env["PULUMI_HOME"],
                 env_vars=self.env,
                 project_settings=auto.ProjectSettings(name=PROJECT, runtime="python"),
-                pulumi_command=self.cli.command(),
+                pulumi_command=self.engine,
             )
             try:
                 self._stack = auto.create_or_select_stack(
@@ -295,10 +386,58 @@ class EngineRunner:
                 ) from None
         return self._stack
 
-    # --- interrupted deployments --------------------------------------------------------------
+    # --- locks and interrupted deployments ---------------------------------------------------
 
-    def check_pending(self) -> None:
-        """Stop (or, with ``clear_pending``, repair) a stack an interrupted run left behind."""
+    def _holders(self) -> list[LockHolder] | None:
+        """The holders of the stack's lock, as the lock files say (None: not a ``file://``
+        backend, so only the engine can tell)."""
+        return file_lock_holders(self.env["PULUMI_BACKEND_URL"], PROJECT, self.settings.stack)
+
+    def _judge(self, holders: list[LockHolder]) -> None:
+        """Decide about a held lock: wait (:class:`_Busy`), refuse, or remove a dead run's."""
+        alive = [h for h in holders if h.alive() is True]
+        unknown = [h for h in holders if h.alive() is None]
+        if alive or (unknown and not (self.settings.clear_pending and self.settings.force)):
+            raise _Busy(alive or unknown)
+        dead = [h for h in holders if h.alive() is False]
+        described = "; ".join(h.describe() for h in dead + unknown)
+        if not self.settings.clear_pending:
+            raise EngineError(
+                f"stack {self.settings.stack} is locked by a run that is no longer alive "
+                f"({described}): it was killed before it could unlock the stack. Re-run with "
+                "--clear-pending to remove its lock and any operations it left pending; the run "
+                "then re-applies what is needed (data sources are safe to apply again)"
+            )
+        self.write(f"removing the lock of a run that is no longer alive ({described})")
+        with contextlib.suppress(auto.CommandError):
+            self.stack.cancel()
+
+    def _busy_error(self, holders: list[LockHolder]) -> StackBusy:
+        described = "; ".join(h.describe() for h in holders)
+        stack = self.settings.stack
+        if any(h.alive() is None for h in holders) and not any(h.alive() for h in holders):
+            return StackBusy(
+                f"stack {stack} is locked by a run on another host ({described}); from here it "
+                "cannot be told whether that run is still alive. Wait for it (--wait-lock "
+                "SECONDS); if you know it is gone, re-run with --clear-pending --force"
+            )
+        if self.settings.clear_pending:
+            return StackBusy(
+                f"refusing to clear stack {stack}: it is being updated by another run "
+                f"({described}), which is still alive. Wait for it to end (--wait-lock "
+                "SECONDS), or stop it first"
+            )
+        return StackBusy(
+            f"stack {stack} is being updated by another run ({described}). Wait for it to "
+            "end, or re-run with --wait-lock SECONDS to wait for it"
+        )
+
+    def _prepare(self) -> None:
+        """Refuse a stack a live run holds; explain, or with ``clear_pending`` repair, what a
+        dead run left behind (its lock, its pending operations)."""
+        holders = self._holders()
+        if holders:
+            self._judge(holders)
         stack = self.stack
         try:
             deployment = stack.export_stack()
@@ -311,119 +450,234 @@ class EngineRunner:
             f"{op.get('type', '?')} {_name(op.get('resource', {}).get('urn'))}" for op in pending
         )
         if not self.settings.clear_pending:
+            if holders is None:  # this backend's locks are seen only by the engine
+                raise EngineError(
+                    f"stack {self.settings.stack} has operations pending ({described}): either "
+                    "another run is updating it now, or the last run was killed before it "
+                    "could finish them. If no other run is going on, re-run with "
+                    "--clear-pending (it asks the backend, and refuses while a live run holds "
+                    "the stack); the run then re-applies what is needed"
+                )
             raise EngineError(
                 f"the last deployment of stack {self.settings.stack} was interrupted while "
-                f"{described}: those data sources may or may not have been applied. Re-run "
-                "with --clear-pending to drop the interrupted operations from the state; the "
-                "run then re-applies what is needed (data sources are safe to apply again)"
+                f"{described}: those data sources may or may not have been applied. "
+                "Re-run with --clear-pending to drop the interrupted operations from the state; "
+                "the run then re-applies what is needed (data sources are safe to apply again)"
             )
         self.write(f"clearing {len(pending)} interrupted operation(s): {described}")
         cleared = dict(deployment.deployment or {})
         cleared["pending_operations"] = []
-        stack.import_stack(auto.Deployment(version=deployment.version, deployment=cleared))
-
-    @contextlib.contextmanager
-    def _unlocked(self) -> Iterator[None]:
+        replacement = auto.Deployment(version=deployment.version, deployment=cleared)
         try:
-            yield
-        except auto.ConcurrentUpdateError:
-            raise EngineError(
-                f"stack {self.settings.stack} is locked by another run. If none is running (a "
-                "run was killed), re-run with --clear-pending to remove the stale lock"
-            ) from None
-
-    def _clear_lock(self) -> None:
-        if self.settings.clear_pending:
-            with contextlib.suppress(auto.CommandError):
-                self.stack.cancel()
+            stack.import_stack(replacement)
+        except auto.ConcurrentUpdateError as exc:  # a backend whose locks only the engine sees
+            named = holders_in_error(str(exc))
+            if not named:
+                raise EngineError(_tail(exc)) from None
+            self._judge(named)
+            stack.import_stack(replacement)
 
     # --- operations ---------------------------------------------------------------------------
 
-    def run(self, operation: str) -> OperationResult:
-        """Run ``preview``, ``up``, ``refresh`` or ``destroy``; never raises for a failed
-        deployment (the result says what failed)."""
-        self._clear_lock()
-        self.check_pending()
-        progress = Progress(self.environment, operation, self.write)
-        callbacks: dict[str, Any] = {"on_event": progress, "color": "never"}
-        succeeded = True
-        changes: dict[str, int] = {}
+    def run(self, operation: str) -> StackResult:
+        """Run ``preview``, ``up``, ``refresh`` or ``destroy``; never raises for a failed or
+        interrupted deployment (the result says what happened)."""
+        deadline = time.monotonic() + self.settings.wait_lock
+        with self._run_channel(), self.interrupts.on_signal(self._on_signal):
+            while True:
+                if self.interrupts.first is not None:
+                    return self._not_started(operation, "while it waited for the stack's lock")
+                try:
+                    self._prepare()
+                    if self.interrupts.first is not None:
+                        return self._not_started(operation, "before the engine started")
+                    return self._run_once(operation)
+                except EngineError:
+                    if self.interrupts.first is not None:  # a signal cut a command short
+                        return self._not_started(operation, "before the engine started")
+                    raise
+                except _Retry:
+                    continue
+                except _Busy as busy:
+                    if time.monotonic() >= deadline:
+                        raise self._busy_error(busy.holders) from None
+                    self.write(
+                        f"waiting for the lock of stack {self.settings.stack} "
+                        f"({'; '.join(h.describe() for h in busy.holders)})"
+                    )
+                    self._sleep_until(min(deadline, time.monotonic() + LOCK_POLL_SECONDS))
+
+    def _sleep_until(self, moment: float) -> None:
+        while self.interrupts.first is None and time.monotonic() < moment:
+            time.sleep(0.1)
+
+    def _on_signal(self, received: signal.Signals, count: int) -> None:
+        """First signal: cancel the providers' work and the engine's run; second: the engine
+        terminates at once; third (the process ends): the engine is killed."""
+        if self._channel is not None:
+            self._channel.cancel(f"the command received {received.name}")
+        if count >= 3:
+            self.engine.kill()
+        else:
+            self.engine.signal(received)
+
+    @contextlib.contextmanager
+    def _run_channel(self) -> Iterator[RunChannel]:
+        directory = Path(tempfile.mkdtemp(prefix="acumatica-ds-run-"))
+        self._channel = RunChannel(directory)
+        self.env[variables.RUN_DIR] = str(directory)
         try:
-            with self._unlocked():
+            yield self._channel
+        finally:
+            self._channel = None
+            shutil.rmtree(directory, ignore_errors=True)
+
+    def _not_started(self, operation: str, when: str) -> StackResult:
+        result = StackResult(operation, self.settings.stack, status="interrupted")
+        result.signal = self.interrupts.describe()
+        for source in self.environment.data_sources:
+            result.data_sources.append(
+                DataSourceResult(source.data_source_id, source.description, status="skipped")
+            )
+        result.say("warning", f"interrupted by {result.signal} {when}: nothing was run")
+        return result
+
+    def _run_once(self, operation: str) -> StackResult:
+        progress = Progress(self.environment, operation, self.write)
+        channel = self._channel
+        assert channel is not None
+        callbacks: dict[str, Any] = {"on_event": progress, "color": "never"}
+        failed = False
+        with self._tail(channel):
+            try:
                 if operation == "preview":
-                    preview = self.stack.preview(**callbacks)
-                    changes = _summary(preview.change_summary)
+                    self.stack.preview(**callbacks)
                 elif operation == "up":
                     # data sources are independent: one failing must not leave the others
                     # unattempted (and unexplained); the run still fails
-                    up = self.stack.up(continue_on_error=True, **callbacks)
-                    changes = _summary(up.summary.resource_changes)
+                    self.stack.up(continue_on_error=True, **callbacks)
                 elif operation == "refresh":
-                    changes = _summary(self.stack.refresh(**callbacks).summary.resource_changes)
+                    self.stack.refresh(**callbacks)
                 elif operation == "destroy":
-                    changes = _summary(self.stack.destroy(**callbacks).summary.resource_changes)
+                    self.stack.destroy(**callbacks)
                 else:  # pragma: no cover - the parser allows only the four
                     raise ValueError(operation)
-        except auto.CommandError as exc:
-            succeeded = False
-            if not progress.errors and not any(o.messages for o in progress.outcomes.values()):
-                progress.errors.append(_tail(exc))
-            gc.collect()  # finish the abandoned inline program now (see pulumi_engine notes)
-        if operation in ("up", "refresh") or (operation == "destroy" and succeeded):
-            self._read_state(progress)
-        return OperationResult(
-            operation=operation,
-            stack=self.settings.stack,
-            succeeded=succeeded,
-            changes=_counts(changes, progress, operation),
-            data_sources=list(progress.outcomes.values()),
-            errors=progress.errors,
-        )
+            except auto.ConcurrentUpdateError as exc:
+                holders = holders_in_error(str(exc))
+                if not holders:
+                    raise EngineError(_tail(exc)) from None
+                self._judge(holders)  # waits, refuses, or removes a dead run's lock:
+                raise _Retry from None
+            except auto.CommandError as exc:
+                failed = True
+                if not progress.errors and not any(s.messages for s in progress.sources.values()):
+                    progress.errors.append(_tail(exc))
+                gc.collect()  # finish the abandoned inline program now (see pulumi_engine notes)
+        progress.verdicts(channel.read()[0])
+        pending = self._read_state(progress) if operation != "preview" else set()
+        return self._result(operation, progress, failed=failed, pending=pending)
 
-    def _read_state(self, progress: Progress) -> None:
-        """Fill verification statuses and callback URLs from the recorded state."""
+    @contextlib.contextmanager
+    def _tail(self, channel: RunChannel) -> Iterator[None]:
+        """Print what slow verifications wait for while the engine runs (text output)."""
+        if self.progress is None:
+            yield
+            return
+        write = self.progress
+        offset = 0
+
+        def follow() -> None:
+            nonlocal offset
+            events, offset = channel.read(offset)
+            for event in events:
+                if event.get("kind") == "waiting":
+                    waiting = Waiting(
+                        str(event.get("data_source_id")),
+                        str(event.get("description")),
+                        float(event.get("seconds") or 0),
+                        str(event.get("waiting_for")),
+                    )
+                    write(f"  ... {waiting.line()}")
+
+        with ticking(TAIL_SECONDS, follow):
+            yield
+
+    def _read_state(self, progress: Progress) -> set[str]:
+        """Fill recorded verifications and callback URLs from the state; return the data
+        sources with an operation the state shows pending."""
         try:
             deployment = self.stack.export_stack().deployment or {}
         except auto.CommandError:
-            return
+            return set()
         recorded = {
-            str(r.get("urn", "")).rsplit("::", 1)[-1]: r.get("outputs") or {}
+            _name(r.get("urn")): r.get("outputs") or {}
             for r in deployment.get("resources") or []
             if r.get("type") == TYPE_TOKEN
         }
-        for data_source_id, outcome in progress.outcomes.items():
+        for data_source_id, source in progress.sources.items():
             outputs = recorded.get(data_source_id)
             if outputs is None:
-                if outcome.status in ("unchanged", "same"):
-                    outcome.status = "absent"
+                source.recorded_verification = None
                 continue
             verification = outputs.get("verification")
             if isinstance(verification, dict):
-                outcome.verification = verification.get("status")
-                if progress.operation == "refresh" and verification.get("status") == "failed":
-                    outcome.messages.append(str(verification.get("summary", "")))
-            outcome.callback_url = outputs.get("callback_url")
+                source.recorded_verification = verification.get("status")
+            source.callback_url = outputs.get("callback_url") or source.callback_url
+        return {
+            _name((op.get("resource") or {}).get("urn"))
+            for op in deployment.get("pending_operations") or []
+        }
 
-
-def _summary(changes: Any) -> dict[str, int]:
-    return {str(getattr(key, "value", key)): int(value) for key, value in (changes or {}).items()}
-
-
-def _counts(changes: dict[str, int], progress: Progress, operation: str) -> dict[str, int]:
-    """Changes to data sources (the engine's summary also counts the stack itself)."""
-    result = dict.fromkeys(("create", "update", "delete", "same"), 0)
-    if operation == "refresh":
-        for key in result:
-            result[key] = int(changes.get(key, 0))
-        result["same"] = max(0, result["same"] - 1)
+    def _result(
+        self, operation: str, progress: Progress, *, failed: bool, pending: set[str]
+    ) -> StackResult:
+        interrupted = self.interrupts.first is not None
+        done = PREVIEWED if operation == "preview" else DONE
+        result = StackResult(operation, self.settings.stack)
+        for data_source_id, source in progress.sources.items():
+            if data_source_id in pending:
+                source.status = "interrupted"  # the state says its operation never ended
+            elif interrupted and source.status not in (*done, "failed"):
+                source.status = "interrupted"
+            elif operation == "refresh" and source.status in DONE:
+                source.status = _refreshed(
+                    source,
+                    progress.old_outputs.get(data_source_id),
+                    progress.new_outputs.get(data_source_id),
+                )
+            elif source.action is None and operation in ("refresh", "destroy"):
+                source.say("info", f"not in stack {self.settings.stack}: nothing to {operation}")
+            result.data_sources.append(source)
+        for error in progress.errors:
+            result.say("error", error)
+        statuses = {source.status for source in result.data_sources}
+        if interrupted:
+            result.status = "interrupted"
+            result.signal = self.interrupts.describe()
+            result.say(
+                "warning",
+                f"interrupted by {result.signal}: data sources marked interrupted were not "
+                "applied to the end; the next run applies them again",
+            )
+        elif failed or "failed" in statuses or "interrupted" in statuses:
+            result.status = "failed"
         return result
-    for outcome in progress.outcomes.values():
-        op = outcome.op
-        if op in ("replace", "create-replacement"):
-            result["replace"] = result.get("replace", 0) + 1
-        elif op in result:
-            result[op] += 1
-    return result
+
+
+def _refreshed(
+    source: DataSourceResult, old: Mapping[str, Any] | None, new: Mapping[str, Any] | None
+) -> str:
+    """A refreshed data source's status: failed when its verification failed now, updated
+    when the record changed (verdict or secret versions), else unchanged."""
+    if source.verification == "failed":
+        return "failed"
+    if old is None or new is None:
+        return "unchanged"
+    before, after = old.get("verification") or {}, new.get("verification") or {}
+    changed = (before.get("status") if isinstance(before, Mapping) else None) != (
+        after.get("status") if isinstance(after, Mapping) else None
+    ) or old.get("secret_versions") != new.get("secret_versions")
+    return "updated" if changed else "unchanged"
 
 
 def _name(urn: Any) -> str:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
-from typing import TYPE_CHECKING
+import threading
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, TypeVar
 
 from acumatica_datasource import environment_variables as variables
 
@@ -44,21 +47,48 @@ def failure(exc: AcumaticaDataSourceError) -> None:
         error(str(exc))
 
 
-def _at_least_one(text: str) -> int:
+N = TypeVar("N", int, float)
+
+
+def at_least(minimum: N, kind: Callable[[str], N], noun: str) -> Callable[[str], N]:
+    """An argparse type: a ``kind`` (``int``, ``float``) of at least ``minimum`` (a usage
+    error, exit 2, otherwise)."""
+
+    def parse(text: str) -> N:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {noun}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}")
+        return value
+
+    return parse
+
+
+@contextlib.contextmanager
+def ticking(every: float, tick: Callable[[], None]) -> Iterator[None]:
+    """Call ``tick`` every ``every`` seconds on a background thread while the block runs."""
+    stop = threading.Event()
+
+    def run() -> None:
+        while not stop.wait(every):
+            tick()
+
+    thread = threading.Thread(target=run, name="ticking", daemon=True)
+    thread.start()
     try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=2)
 
 
 def add_sessions_option(parser: argparse.ArgumentParser) -> None:
     """Add ``--sessions-per-site N`` (a usage error, exit 2, below 1)."""
     parser.add_argument(
         "--sessions-per-site",
-        type=_at_least_one,
+        type=at_least(1, int, "a whole number"),
         metavar="N",
         help="concurrent Acumatica sessions per site (default 1, or "
         f"${variables.SESSIONS_PER_SITE}); at most the license's API users",

@@ -1,18 +1,25 @@
 """``acumatica-ds promote FILE FILE...``: apply environments in order, each only after the
 previous one succeeded with every verification ``ok`` (or ``off``); stop at the first failure.
+
+The gate reads this run's verdicts: a data source verified now must be ``ok``; one left
+unchanged must have an ``ok`` (or ``off``) verification on record, and ``up`` verifies again
+every data source whose recorded verification is not ``ok``, so no stale verdict passes.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from acumatica_datasource.cli import exit_code, output
-from acumatica_datasource.cli.stack_cmd import add_engine_options
+from acumatica_datasource.cli.stack_cmd import add_engine_options, check_settings, engine_runner
 from acumatica_datasource.errors import AcumaticaDataSourceError, UsageError
 
-PASSING = ("ok", "off", None)
+if TYPE_CHECKING:
+    from acumatica_datasource.cli.result import DataSourceResult
+
+PASSING = ("ok", "off")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -22,9 +29,23 @@ def configure(parser: argparse.ArgumentParser) -> None:
     output.add_format_option(parser)
 
 
+def blocking(source: DataSourceResult) -> str | None:
+    """Why ``source`` stops the promotion, or None when it passes the gate."""
+    if source.status in ("failed", "interrupted"):
+        return source.status
+    if source.status == "deleted":
+        return None
+    if source.verification != "not_run":
+        return None if source.verification == "ok" else f"verification {source.verification}"
+    if source.recorded_verification not in PASSING:
+        return f"recorded verification {source.recorded_verification or 'missing'}"
+    return None
+
+
 def run(args: argparse.Namespace) -> int:
     """Validate every file first, then apply them one after the other."""
-    from acumatica_datasource.cli.engine import EngineRunner, EngineSettings
+    from acumatica_datasource.cli import interrupts
+    from acumatica_datasource.cli.result import RESULT_VERSION, error_document
     from acumatica_datasource.spec import validate_file
 
     results = [validate_file(name) for name in args.files]
@@ -33,55 +54,81 @@ def run(args: argparse.Namespace) -> int:
         for error in errors:
             output.failure(error)
         output.error("nothing was applied: fix the files first")
+        if args.format == "json":
+            document = error_document(
+                "promote",
+                max(errors, key=exit_code).kind,
+                "; ".join(str(e) for e in errors) + ": nothing was applied, fix the files first",
+                problems=[p.as_dict() for e in errors for p in getattr(e, "problems", [])],
+            )
+            print(json.dumps(document, ensure_ascii=False))
         return max(map(exit_code, errors))
     names = [r.environment.environment for r in results if r.environment is not None]
     if len(set(names)) != len(names):
         raise UsageError("two files name the same environment (stack): " + ", ".join(names))
+    check_settings()
     summary: list[dict[str, Any]] = []
     failed = False
+    problem: AcumaticaDataSourceError | None = None
+    received = interrupts.current()
     for result in results:
         environment = result.environment
         assert environment is not None
         entry: dict[str, Any] = {"file": result.file, "stack": environment.environment}
         summary.append(entry)
-        if failed:
-            entry["status"] = "not applied"
+        if failed or received.first is not None:
+            entry["status"] = "not_applied"
             continue
         output.note(f"promote: applying {result.file} to stack {environment.environment}")
-        settings = EngineSettings(
-            state_dir=EngineSettings.state_directory(args.state),
-            stack=environment.environment,
-            sessions_per_site=args.sessions_per_site,
-            clear_pending=args.clear_pending,
-        )
         try:
-            outcome = EngineRunner(environment, settings, write=output.note).run("up")
-        except AcumaticaDataSourceError as exc:  # no engine, no passphrase, a locked stack...
-            entry.update(status="failed", reason=str(exc))
-            failed = True
+            outcome = engine_runner(args, environment, environment.environment).run("up")
+        except AcumaticaDataSourceError as exc:  # no engine, no passphrase, a locked stack
+            entry.update(status="failed", reason=str(exc), error={"kind": exc.kind})
+            output.failure(exc)
+            failed, problem = True, problem or exc
             continue
-        blocking = [d for d in outcome.data_sources if d.verification not in PASSING]
-        entry["changes"] = outcome.changes
-        entry["data_sources"] = [d.as_dict() for d in outcome.data_sources]
-        if not outcome.succeeded:
-            entry.update(status="failed", reason="the deployment failed")
-            failed = True
-        elif blocking:
+        entry.update(outcome.as_dict(versioned=False))
+        entry.pop("command", None)
+        reasons = [
+            f"{source.description} ({why})"
+            for source in outcome.data_sources
+            if (why := blocking(source)) is not None
+        ]
+        if outcome.status == "interrupted":
+            entry.update(status="interrupted", reason=f"interrupted by {outcome.signal}")
+        elif not outcome.succeeded or reasons:
             entry.update(
                 status="failed",
-                reason="verification not ok for "
-                + ", ".join(f"{d.description} ({d.verification})" for d in blocking),
+                reason="not promoted further: " + ", ".join(reasons)
+                if reasons
+                else "the deployment failed",
             )
             failed = True
         else:
             entry["status"] = "applied"
+    status = "interrupted" if received.first is not None else ("failed" if failed else "succeeded")
     if args.format == "json":
-        print(json.dumps({"environments": summary, "succeeded": not failed}, ensure_ascii=False))
+        document = {
+            "version": RESULT_VERSION,
+            "command": "promote",
+            "status": status,
+            "succeeded": status == "succeeded",
+            "signal": received.describe() if received.first is not None else None,
+            "environments": summary,
+        }
+        if problem is not None:
+            document["error"] = {"kind": problem.kind, "message": str(problem)}
+        print(json.dumps(document, ensure_ascii=False))
     else:
         for entry in summary:
             reason = f": {entry['reason']}" if entry.get("reason") else ""
             print(f"{entry['stack']:<16} {entry['status']}{reason}")
             for source in entry.get("data_sources", []):
                 for message in source.get("messages", []):
-                    print(f"    {source['description']}: {message}")
+                    if message["severity"] != "info":
+                        print(f"    {source['description']}: {message['text']}")
+    if status == "interrupted":
+        return received.exit_code
+    if problem is not None:
+        return exit_code(problem)
     return 1 if failed else 0

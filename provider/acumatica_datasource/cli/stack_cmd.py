@@ -1,20 +1,27 @@
 """``acumatica-ds preview|up|refresh|destroy --env FILE``: run an environment through Pulumi.
 
-Exit 0 on success, 1 on failure (an invalid file, a failed deployment, or after a refresh a
-strict-mode data source whose verification now fails), 2 on usage errors.
+Exit 0 on success; 1 when the file is invalid, the deployment failed, a data source failed
+(for ``up``, a ``strict`` one whose verification does not pass now; for ``refresh``, any whose
+verification failed now) or the stack is held by another run; 2 on usage and environment
+problems (bad arguments, no passphrase, no Pulumi CLI, a malformed setting variable); 130 or
+143 when SIGINT or SIGTERM interrupted the run.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 from typing import TYPE_CHECKING
 
 from acumatica_datasource import environment_variables as variables
 from acumatica_datasource.cli import output
+from acumatica_datasource.errors import EnvironmentProblem
 
 if TYPE_CHECKING:
-    from acumatica_datasource.cli.engine import OperationResult
+    from acumatica_datasource.cli.engine import EngineRunner
+    from acumatica_datasource.cli.interrupts import Interrupts
+    from acumatica_datasource.cli.result import StackResult
     from acumatica_datasource.spec import Environment
 
 
@@ -39,65 +46,88 @@ def add_engine_options(parser: argparse.ArgumentParser, *, stack: bool = True) -
     )
     output.add_sessions_option(parser)
     parser.add_argument(
+        "--wait-lock",
+        type=output.at_least(0.0, float, "a number of seconds"),
+        default=0.0,
+        metavar="SECONDS",
+        help="when another run holds the stack, wait up to SECONDS for it to end (default: "
+        "fail at once)",
+    )
+    parser.add_argument(
         "--clear-pending",
         action="store_true",
-        help="drop operations an interrupted run left pending (and a stale lock), then converge",
+        help="drop the lock and the pending operations a run that is no longer alive left "
+        "behind, then converge (refused while that run is alive)",
     )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="with --clear-pending: also clear a lock held by a run on another host, whose "
+        "liveness cannot be checked from here",
+    )
+
+
+def check_settings() -> None:
+    """Fail before the engine starts when a setting variable is malformed (the provider
+    would otherwise fail each data source with it)."""
+    from acumatica_datasource.resource.settings import ProviderSettings, SettingsError
+
+    try:
+        ProviderSettings.load({}, os.environ)
+    except SettingsError as exc:
+        raise EnvironmentProblem(str(exc)) from None
 
 
 def run(args: argparse.Namespace) -> int:
     """Run one operation on the environment's stack."""
-    from acumatica_datasource.cli.engine import EngineRunner, EngineSettings
+    from acumatica_datasource.cli import interrupts
     from acumatica_datasource.spec import load_environment
 
     environment = load_environment(args.env)
+    check_settings()
+    stack = args.stack or environment.environment
+    output.note(
+        f"{args.command} {stack}: {len(environment.data_sources)} data source(s) from {args.env}"
+    )
+    result = engine_runner(args, environment, stack).run(args.command)
+    print_result(result, args.format)
+    return exit_code(result, interrupts.current())
+
+
+def engine_runner(args: argparse.Namespace, environment: Environment, stack: str) -> EngineRunner:
+    """The engine driver for ``stack`` as the command line's options say (shared with
+    ``promote``)."""
+    from acumatica_datasource.cli import interrupts
+    from acumatica_datasource.cli.engine import EngineRunner, EngineSettings
+
     settings = EngineSettings(
         state_dir=EngineSettings.state_directory(args.state),
-        stack=args.stack or environment.environment,
+        stack=stack,
         sessions_per_site=args.sessions_per_site,
         clear_pending=args.clear_pending,
+        force=args.force,
+        wait_lock=args.wait_lock,
     )
-    output.note(
-        f"{args.command} {settings.stack}: {len(environment.data_sources)} data source(s) "
-        f"from {args.env}"
+    return EngineRunner(
+        environment,
+        settings,
+        write=output.note,
+        progress=output.note if args.format == "text" else None,
+        interrupts=interrupts.current(),
     )
-    result = EngineRunner(environment, settings, write=output.note).run(args.command)
-    print_result(result, args.format)
-    return exit_code(result, environment)
 
 
-def exit_code(result: OperationResult, environment: Environment) -> int:
-    """1 when the operation failed, or a refresh found a strict data source failing."""
-    if not result.succeeded:
-        return 1
-    if result.operation == "refresh":
-        strict = {
-            s.data_source_id for s in environment.data_sources if s.verification.mode == "strict"
-        }
-        if any(
-            d.verification == "failed" and d.data_source_id in strict for d in result.data_sources
-        ):
-            return 1
-    return 0
+def exit_code(result: StackResult, received: Interrupts) -> int:
+    """0 when the run succeeded, 1 when it failed, 130/143 when a signal interrupted it."""
+    if result.status == "interrupted":
+        return received.exit_code or 130
+    return 0 if result.succeeded else 1
 
 
-def print_result(result: OperationResult, format_: str) -> None:
-    """The summary: a table for people, or one JSON object as the last stdout line."""
+def print_result(result: StackResult, format_: str) -> None:
+    """The summary: lines for people, or one JSON object as the last stdout line."""
     if format_ == "json":
-        document = result.as_dict()
-        print(json.dumps({"stack": document.pop("stack"), **document}, ensure_ascii=False))
+        print(json.dumps(result.as_dict(), ensure_ascii=False), flush=True)
         return
-    changes = ", ".join(f"{count} {kind}" for kind, count in result.changes.items())
-    state = "succeeded" if result.succeeded else "FAILED"
-    print(f"{result.operation} {result.stack}: {state} ({changes})")
-    for source in result.data_sources:
-        line = f"  {source.description} [{source.data_source_id}]: {source.status}"
-        if source.verification:
-            line += f", verification {source.verification}"
+    for line in result.text():
         print(line)
-        if source.callback_url and source.status not in ("deleted", "delete"):
-            print(f"      callback URL: {source.callback_url} (register it in Acumatica)")
-        for message in source.messages:
-            print(f"      {message}")
-    for error in result.errors:
-        print(f"  error: {error}")

@@ -21,12 +21,18 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Validate every file; print every problem."""
+    from acumatica_datasource.cli.result import RESULT_VERSION
     from acumatica_datasource.spec import validate_file
 
     results = [validate_file(name) for name in args.files]
     problems = [problem for result in results for problem in result.problems]
     if args.format == "json":
-        document = {"valid": not problems, "errors": [p.as_dict() for p in problems]}
+        document = {
+            "version": RESULT_VERSION,
+            "command": "validate",
+            "valid": not problems,
+            "errors": [p.as_dict() for p in problems],
+        }
         print(json.dumps(document, ensure_ascii=False))
     else:
         for problem in problems:

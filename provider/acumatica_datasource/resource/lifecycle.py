@@ -13,19 +13,29 @@ holds the provider-wide settings and one secret resolver per Vault setting, so a
 in to Vault once and reads each secret once. A diff asks Vault afresh for the versions it
 compares (forgetting what the resolver remembered of that secret), so a rotation is never
 hidden. :meth:`DataSourceLifecycle.close` forgets every secret and token.
+
+A verdict is never stale: a data source whose recorded verification is not ``ok`` differs
+from its inputs (``diff`` says so), so the next ``up`` verifies it again. The run's
+:attr:`~DataSourceLifecycle.cancellation` stops the verifications (:meth:`cancel`), and with
+a :class:`~.run_channel.RunChannel` every verification's verdict and every warning about a data
+source also go to the command line that started the engine.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import os
 import sys
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, NoReturn
 
+from acumatica_datasource.acumatica.cancellation import Cancellation
 from acumatica_datasource.errors import AcumaticaDataSourceError
 from acumatica_datasource.resource import outputs as out
 from acumatica_datasource.resource.properties import (
@@ -44,6 +54,7 @@ from acumatica_datasource.resource.properties import (
     secret_paths_in,
     secret_references,
 )
+from acumatica_datasource.resource.run_channel import RunChannel
 from acumatica_datasource.resource.settings import ProviderSettings
 from acumatica_datasource.spec import (
     InlineSecretRef,
@@ -51,11 +62,12 @@ from acumatica_datasource.spec import (
     render_connection_string,
     rendered_secrets,
 )
+from acumatica_datasource.verify.progress import ProgressBoard
 
 if TYPE_CHECKING:  # the secrets and verify layers are imported by the steps that use them
-    from acumatica_datasource.secrets import SecretResolver
+    from acumatica_datasource.secrets import SecretMetadata, SecretResolver
     from acumatica_datasource.spec import DataSource, FieldProblem, SecretPath, VaultSettings
-    from acumatica_datasource.verify import Report
+    from acumatica_datasource.verify import Report, VerifyOptions
 
 Warn = Callable[[str], None]
 DiffKind = Literal["add", "delete", "update"]
@@ -67,6 +79,10 @@ REPLACING_PROPERTIES = frozenset({"data_source_id"})
 """A change of these replaces the resource (the id is the data source's identity)."""
 UNORDERED_PATHS = frozenset({("authentication", "scope")})
 """Lists whose order carries no meaning."""
+VERIFIED = frozenset({"ok", "off"})
+"""Recorded verification statuses that need no new verification ("off": mode off)."""
+MAX_SECRET_LOOKUPS = 8
+"""Secret versions one diff asks Vault for at once."""
 
 
 class DataSourceError(AcumaticaDataSourceError):
@@ -161,17 +177,53 @@ class DataSourceLifecycle:
     """Reconciles data sources; every step is safe to repeat.
 
     ``settings`` are the provider-wide settings (from ``configure``); the secret resolvers
-    read the environment and the Vault credentials of the settings.
+    read the environment and the Vault credentials of the settings; ``channel`` is the command
+    line's run channel, if any.
     """
 
-    def __init__(self, settings: ProviderSettings | None = None) -> None:
+    def __init__(
+        self, settings: ProviderSettings | None = None, *, channel: RunChannel | None = None
+    ) -> None:
         self.settings = settings or ProviderSettings()
         credentials = self.settings.credentials
         self._resolvers = SecretResolvers({**os.environ, **credentials} if credentials else None)
+        self.channel = channel
+        self.cancellation = Cancellation()
+        """Set by :meth:`cancel`: no verification starts, those under way stop."""
+        self.board = ProgressBoard()
+        """What the verifications under way wait for (for progress lines)."""
+        self._busy = 0
+        self._busy_lock = threading.Lock()
 
     def close(self) -> None:
         """Forget every secret and Vault token this lifecycle holds."""
         self._resolvers.close()
+
+    def cancel(self, reason: str) -> None:
+        """Cancel the run's verifications (see :attr:`cancellation`)."""
+        self.cancellation.cancel(reason)
+
+    def _verify_options(self) -> VerifyOptions:
+        """The settings' verify options with this run's cancellation and progress board (the
+        verify layer is imported by the first verification, never by ``check``)."""
+        return dataclasses.replace(
+            self.settings.verify_options, cancellation=self.cancellation, board=self.board
+        )
+
+    @property
+    def busy(self) -> int:
+        """Operations under way (a provider waits for them before it exits)."""
+        return self._busy
+
+    @contextmanager
+    def _operation(self) -> Iterator[None]:
+        with self._busy_lock:
+            self._busy += 1
+        try:
+            yield
+        finally:
+            with self._busy_lock:
+                self._busy -= 1
 
     # --- check and diff: offline ------------------------------------------------------------
 
@@ -195,44 +247,66 @@ class DataSourceLifecycle:
         warn: Warn = warn_on_stderr,
     ) -> DiffOutcome:
         """Which properties changed between the recorded outputs and the checked new inputs;
-        when none did, whether a Vault secret was rotated since it was read (asks Vault)."""
+        when none did, whether the recorded verification is not ``ok`` (then it is to be run
+        again: a ``verification`` change), else whether a Vault secret was rotated since it
+        was read (asks Vault)."""
         olds = self._upgraded(recorded, id_)
-        changes: list[PropertyChange] = []
-        for name in DIFFED_PROPERTIES:
-            changes += _changes((name,), olds.get(name), news.get(name))
+        changes = property_changes(olds, news)
+        if not changes and _verification_due(olds, news):
+            changes.append(PropertyChange(("verification",), "update", replace=False, input=False))
         if not changes:
-            changes += self._rotations(olds, news, warn)
+            with self._operation():
+                changes += self._rotations(olds, news, warn)
         return DiffOutcome(tuple(changes))
 
     def _rotations(
         self, recorded: Mapping[str, Any], news: Mapping[str, Any], warn: Warn
     ) -> list[PropertyChange]:
+        """The secrets whose current Vault version differs from the recorded one; the
+        distinct secrets are asked for at the same time."""
         checked = check_properties(news)
         versions = recorded.get("secret_versions") or {}
-        if checked.source is None or not isinstance(versions, Mapping):
+        source = checked.source
+        if source is None or not isinstance(versions, Mapping):
             return []
         candidates = [
             (path, reference)
-            for path, reference in secret_references(checked.source).items()
+            for path, reference in secret_references(source).items()
             if isinstance(reference, VaultSecretRef)
             and reference.vault.version is None
             and isinstance(versions.get(reference.describe()), int | float)
         ]
-        rotated: list[PropertyChange] = []
+        if not candidates:
+            return []
         resolver = self._resolver(checked)
-        for path, reference in candidates:
+
+        def current(reference: VaultSecretRef) -> SecretMetadata | AcumaticaDataSourceError:
             resolver.forget(reference)
             try:
-                now = resolver.metadata(reference).version
+                return resolver.metadata(reference)
             except AcumaticaDataSourceError as exc:
-                warn(
-                    f"{checked.source.description}: could not check whether a secret was "
-                    f"rotated: {exc}"
+                return exc
+
+        with ThreadPoolExecutor(min(MAX_SECRET_LOOKUPS, len(candidates))) as pool:
+            found = list(pool.map(current, [reference for _, reference in candidates]))
+        rotated: list[PropertyChange] = []
+        for (path, reference), now in zip(candidates, found, strict=True):
+            if isinstance(now, AcumaticaDataSourceError):
+                self._warn(
+                    warn,
+                    source.data_source_id,
+                    f"{source.description}: could not check whether a secret was rotated: {now}",
                 )
                 continue
-            if now is not None and now != versions[reference.describe()]:
+            if now.version is not None and now.version != versions[reference.describe()]:
                 rotated.append(PropertyChange(path, "update", replace=False, input=True))
         return rotated
+
+    def _warn(self, warn: Warn, data_source_id: str, message: str) -> None:
+        """A warning about a data source: to the adapter's ``warn`` and the run channel."""
+        warn(message)
+        if self.channel is not None:
+            self.channel.emit("warning", data_source_id=data_source_id, message=message)
 
     # --- create, update, read, delete ----------------------------------------------------
 
@@ -240,7 +314,8 @@ class DataSourceLifecycle:
         """Resolve secrets, verify according to the mode, and return the outputs to record;
         the resource id is their ``data_source_id``."""
         source, checked = self._source(props)
-        return self._apply(source, checked, props, previous=None, warn=warn)
+        with self._operation():
+            return self._apply(source, checked, props, previous=None, warn=warn)
 
     def update(
         self,
@@ -250,9 +325,10 @@ class DataSourceLifecycle:
         *,
         warn: Warn = warn_on_stderr,
     ) -> dict[str, Any]:
-        """As create, for new inputs."""
+        """As create, for new inputs (or the same inputs, to verify them again)."""
         source, checked = self._source(news)
-        return self._apply(source, checked, news, previous=olds, warn=warn)
+        with self._operation():
+            return self._apply(source, checked, news, previous=olds, warn=warn)
 
     def preview(self, props: Mapping[str, Any]) -> dict[str, Any]:
         """The outputs a create or update would record, as far as they are known offline:
@@ -306,9 +382,16 @@ class DataSourceLifecycle:
                 "state; run up to verify again",
             }
             return olds
-        report = self._verify(source, checked, self._resolver(checked))
+        with self._operation():
+            report = self._verify(source, checked, self._resolver(checked), "read")
+        if report.interrupted is not None:
+            _interrupted(source, report)
         if not report.passed:
-            warn(_failure_message(source, report) + " (recorded as failed)")
+            self._warn(
+                warn,
+                source.data_source_id,
+                _failure_message(source, report) + " (recorded as failed)",
+            )
         refreshed = dict(olds)
         refreshed["verification"] = out.verification_output(report, source.verification.mode)
         refreshed["secret_versions"] = {
@@ -346,15 +429,30 @@ class DataSourceLifecycle:
             fail("a data source input is still unknown at apply time")
         return checked.source, checked
 
-    def _verify(self, source: DataSource, checked: Checked, resolver: SecretResolver) -> Report:
+    def _verify(
+        self, source: DataSource, checked: Checked, resolver: SecretResolver, operation: str
+    ) -> Report:
+        """Verify, and tell the run channel this run's verdict."""
         from acumatica_datasource.verify import verify_data_source
 
-        return verify_data_source(
+        report = verify_data_source(
             source,
             callback_url=data_source_callback_url(source, checked.callback_base_url),
             secrets=resolver,
-            options=self.settings.verify_options,
+            options=self._verify_options(),
         )
+        if self.channel is not None:
+            self.channel.emit(
+                "verification",
+                data_source_id=source.data_source_id,
+                operation=operation,
+                status=report.status,
+                mode=source.verification.mode,
+                summary=report.summary(),
+                possibly_open_sessions=report.possibly_open_sessions,
+                checked_at=report.checked_at,
+            )
+        return report
 
     def _apply(
         self,
@@ -372,12 +470,20 @@ class DataSourceLifecycle:
         versions: dict[str, int | None] = {}
         resolver = self._resolver(checked)
         if mode != "off":
-            report = self._verify(source, checked, resolver)
+            report = self._verify(
+                source, checked, resolver, "update" if previous is not None else "create"
+            )
+            if report.interrupted is not None:
+                _interrupted(source, report)
             if not report.passed:
                 message = _failure_message(source, report)
                 if mode == "strict":
                     fail(message + " (verification.mode is strict: nothing was recorded)")
-                warn(message + " (verification.mode is warn: recorded as failed)")
+                self._warn(
+                    warn,
+                    source.data_source_id,
+                    message + " (verification.mode is warn: recorded as failed)",
+                )
         if source.expose_connection_string:
             connection_string = _connection_string(source, inputs, resolver, versions)
         outputs = out.build_outputs(
@@ -408,6 +514,32 @@ def _connection_string(
         values[path] = resolved.value.reveal()
         versions[resolved.metadata.reference] = resolved.metadata.version
     return render_connection_string(source, callback_url=inputs.get("callback_url"), secrets=values)
+
+
+def property_changes(recorded: Mapping[str, Any], news: Mapping[str, Any]) -> list[PropertyChange]:
+    """The properties that differ between recorded outputs and checked new inputs, as
+    ``diff`` compares them (offline: a rotated secret or a verification due is not seen)."""
+    changes: list[PropertyChange] = []
+    for name in DIFFED_PROPERTIES:
+        changes += _changes((name,), recorded.get(name), news.get(name))
+    return changes
+
+
+def _verification_due(recorded: Mapping[str, Any], news: Mapping[str, Any]) -> bool:
+    """Whether the recorded verification is not ``ok`` while the new inputs ask for one."""
+    checked = check_properties(news)
+    if checked.source is None or checked.source.verification.mode == "off":
+        return False
+    verification = recorded.get("verification")
+    status = verification.get("status") if isinstance(verification, Mapping) else None
+    return status not in VERIFIED
+
+
+def _interrupted(source: DataSource, report: Report) -> NoReturn:
+    fail(
+        f"interrupted: data source '{source.description}' was not verified to the end "
+        f"({report.interrupted}); nothing was recorded"
+    )
 
 
 def _failure_message(source: DataSource, report: Report) -> str:

@@ -5,7 +5,9 @@ The provider object is pickled into every resource's state, where it must captur
 the pickle is a reference to this class (``__getstate__`` is empty). In the provider process
 the dynamic-provider server unpickles it once, calls :meth:`DataSourceProvider.configure`
 and keeps it for the whole command; ``configure`` gives it its :class:`DataSourceLifecycle`
-(settings, secret resolvers), which lives as long as the process.
+(settings, secret resolvers), which lives as long as the process, and starts an
+:class:`~.engine_watch.EngineWatch`, so the process follows the run's cancellation and ends
+when the engine goes away.
 """
 
 from __future__ import annotations
@@ -19,12 +21,14 @@ from pulumi import dynamic
 
 from acumatica_datasource import environment_variables as variables
 from acumatica_datasource.errors import AcumaticaDataSourceError
+from acumatica_datasource.resource.engine_watch import EngineWatch
 from acumatica_datasource.resource.lifecycle import (
     DataSourceError,
     DataSourceLifecycle,
     fail,
 )
 from acumatica_datasource.resource.properties import failure_property, property_path
+from acumatica_datasource.resource.run_channel import RunChannel
 from acumatica_datasource.resource.settings import ProviderSettings
 
 DYNAMIC_SERVER = "pulumi.dynamic.__main__"
@@ -43,6 +47,12 @@ def _stack_config() -> dict[str, Any]:
     return config if isinstance(config, dict) else {}
 
 
+def _in_dynamic_server() -> bool:
+    """Whether this process is the dynamic-provider server the engine started."""
+    main = sys.modules.get("__main__")
+    return getattr(getattr(main, "__spec__", None), "name", None) == DYNAMIC_SERVER
+
+
 def _hide_tracebacks() -> None:
     """Errors reach the user as ``DataSourceError: message``, without a Python stack.
 
@@ -50,9 +60,7 @@ def _hide_tracebacks() -> None:
     ``traceback.format_exc()``, which honours nothing but ``sys.tracebacklimit``. So in that
     server's process, and only there, the limit is set to 0 once, when the server configures
     the provider. ACUMATICA_DS_DEBUG=1 keeps the stack."""
-    main = sys.modules.get("__main__")
-    server = getattr(getattr(main, "__spec__", None), "name", None) == DYNAMIC_SERVER
-    if server and not os.environ.get(variables.DEBUG):
+    if _in_dynamic_server() and not os.environ.get(variables.DEBUG):
         sys.tracebacklimit = 0
 
 
@@ -71,7 +79,22 @@ class DataSourceProvider(dynamic.ResourceProvider):
         lifecycle: DataSourceLifecycle | None = self.__dict__.get("_lifecycle")
         if lifecycle is None:
             settings = ProviderSettings.load(_stack_config(), os.environ)
-            lifecycle = self.__dict__["_lifecycle"] = DataSourceLifecycle(settings)
+            lifecycle = self._new_lifecycle(settings)
+        return lifecycle
+
+    def _new_lifecycle(self, settings: ProviderSettings) -> DataSourceLifecycle:
+        """A lifecycle for ``settings`` replacing the current one; in the dynamic-provider
+        server, with the run channel and the engine watch (started once)."""
+        previous: DataSourceLifecycle | None = self.__dict__.get("_lifecycle")
+        if previous is not None:
+            previous.close()
+        channel = RunChannel.from_environment(os.environ)
+        lifecycle = DataSourceLifecycle(settings, channel=channel)
+        self.__dict__["_lifecycle"] = lifecycle
+        if _in_dynamic_server() and "_watch" not in self.__dict__:
+            watch = EngineWatch(lambda: self.lifecycle, channel=channel)
+            self.__dict__["_watch"] = watch
+            watch.start()
         return lifecycle
 
     def configure(self, req: dynamic.ConfigureRequest) -> None:
@@ -82,10 +105,7 @@ class DataSourceProvider(dynamic.ResourceProvider):
             settings = ProviderSettings.load({**_stack_config(), **raw}, os.environ)
         except AcumaticaDataSourceError as exc:
             fail(str(exc))
-        previous: DataSourceLifecycle | None = self.__dict__.get("_lifecycle")
-        if previous is not None:
-            previous.close()
-        self.__dict__["_lifecycle"] = DataSourceLifecycle(settings)
+        self._new_lifecycle(settings)
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> dynamic.CheckResult:
         """Validate offline with the spec's rules; normalise and add the callback URL."""

@@ -149,10 +149,16 @@ class ProviderSettings:
                 return value
             return (environ.get(variable) or None) if variable else None
 
+        def origin(key: str, variable: str) -> str:
+            """Where ``key``'s value came from: the config key, else the variable."""
+            given = config.get(f"{NAMESPACE}:{key}") not in (None, "")
+            return f"{NAMESPACE}:{key}" if given else variable
+
         mode = get("verificationMode", variables.VERIFICATION_MODE)
         if mode is not None and mode not in MODES:
             raise SettingsError(
-                f"{NAMESPACE}:verificationMode must be one of {', '.join(MODES)}, got {mode!r}",
+                f"{origin('verificationMode', variables.VERIFICATION_MODE)} must be one of "
+                f"{', '.join(MODES)}, got {mode!r}",
                 "verificationMode",
             )
         sessions = get("sessionsPerSite", variables.SESSIONS_PER_SITE)
@@ -160,7 +166,8 @@ class ProviderSettings:
             per_site = _count(sessions) if sessions is not None else None
         except ValueError:
             raise SettingsError(
-                f"{NAMESPACE}:sessionsPerSite must be a whole number of at least 1",
+                f"{origin('sessionsPerSite', variables.SESSIONS_PER_SITE)} must be a whole "
+                f"number of at least 1, got {sessions!r}",
                 "sessionsPerSite",
             ) from None
         vault, credentials = _vault(get)

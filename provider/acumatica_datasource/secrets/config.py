@@ -26,7 +26,7 @@ from acumatica_datasource.spec.vault import CredentialSource, VaultSettings
 
 logger = logging.getLogger("acumatica_datasource.secrets")
 
-DEFAULT_TIMEOUT = 30.0
+DEFAULT_TIMEOUT = 10.0
 """Seconds per Vault request when nothing else is configured."""
 
 ENV_PREFIXES = ("BAO_", "VAULT_")

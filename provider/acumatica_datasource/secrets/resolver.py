@@ -4,6 +4,10 @@ Vault is contacted only when a Vault reference is first used: an environment tha
 ``{env: NAME}`` references needs no Vault at all. Then the resolver logs in once, detects each
 mount's KV version once and reads each distinct secret (mount, path, version) once, however
 many data sources and threads ask for it.
+
+A Vault that cannot be reached costs one timeout per run, not one per reference: after the
+first connection failure, timeout, TLS failure or rejected login, every later call of the
+resolver fails at once with the same cause (naming its own reference).
 """
 
 from __future__ import annotations
@@ -35,7 +39,10 @@ from acumatica_datasource.secrets.errors import (
     SecretAccessDenied,
     SecretError,
     SecretNotFound,
+    VaultAuthenticationError,
     VaultConfigError,
+    VaultTLSError,
+    VaultUnavailable,
 )
 from acumatica_datasource.secrets.failures import CallContext, guarded
 from acumatica_datasource.secrets.kv import (
@@ -65,6 +72,8 @@ logger = logging.getLogger("acumatica_datasource.secrets")
 
 T = TypeVar("T")
 _MAX_KEYS_SHOWN = 20
+_FOR_THE_RUN = (VaultUnavailable, VaultTLSError, VaultAuthenticationError)
+"""Failures of Vault itself (not of one secret): the rest of the run fails fast with them."""
 
 
 def _refuse_reserved(ref: SecretReference) -> None:
@@ -118,6 +127,8 @@ class SecretResolver:
         self._lock = threading.Lock()
         self._vault: _Vault | None = None
         self._closed = False
+        self._down: SecretError | None = None
+        self._token_lock = threading.Lock()
         self._redact = Redactor()
         self._engines: SingleFlight[str, Engine | None] = SingleFlight()
         self._reads: SingleFlight[tuple[str, str, int | None], KvSecret] = SingleFlight()
@@ -355,15 +366,33 @@ class SecretResolver:
         return CallContext(connection=vault.connection, reference=desc, redact=self._redact)
 
     def _call(self, vault: _Vault, ctx: CallContext, action: Callable[[], T]) -> T:
-        """Run ``action`` with a live token; after a 403, retry once if the token was replaced."""
-        generation = vault.tokens.ensure(vault.client, ctx)
+        """Run ``action`` with a live token; after a 403, retry once if the token was replaced.
+
+        Once Vault itself failed (see :data:`_FOR_THE_RUN`), fail at once with that cause; the
+        token is checked by one caller at a time, so those waiting see that caller's failure
+        instead of trying again."""
         try:
-            return action()
-        except SecretAccessDenied as exc:
-            denied = exc
-        if vault.tokens.recheck(generation, vault.client, ctx):
-            return action()
-        raise denied
+            self._fail_fast(ctx)
+            with self._token_lock:
+                self._fail_fast(ctx)
+                generation = vault.tokens.ensure(vault.client, ctx)
+            try:
+                return action()
+            except SecretAccessDenied as exc:
+                denied = exc
+            if vault.tokens.recheck(generation, vault.client, ctx):
+                return action()
+            raise denied
+        except _FOR_THE_RUN as exc:
+            with self._lock:
+                if self._down is None:
+                    self._down = exc
+            raise
+
+    def _fail_fast(self, ctx: CallContext) -> None:
+        down = self._down
+        if down is not None:
+            raise down.about(ctx.reference)
 
     def _engine(self, vault: _Vault, ref: VaultSecretRef) -> Engine | None:
         """The mount's KV version: declared, implied by a pinned version, or looked up. The

@@ -43,6 +43,8 @@ _NOT_DEFAULTS = ("description", "id")
 class SpecError(AcumaticaDataSourceError):
     """An environment file is invalid; ``problems`` lists every reason."""
 
+    kind = "invalid"
+
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = problems
         super().__init__("\n".join(str(p) for p in problems))
@@ -50,6 +52,8 @@ class SpecError(AcumaticaDataSourceError):
 
 class UnreadableFileError(SpecError, UsageError):
     """An environment file cannot be read at all (missing, a directory, no permission)."""
+
+    kind = "usage"
 
 
 @dataclass

@@ -8,12 +8,12 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from acumatica_datasource.errors import UsageError
+from acumatica_datasource.errors import EnvironmentProblem
 from acumatica_datasource.tooling.gobuild import cache_root
 from acumatica_datasource.tooling.pulumi_cli import PulumiCli
 
 
-class PassphraseMissingError(UsageError):
+class PassphraseMissingError(EnvironmentProblem):
     """No passphrase for the state's secrets provider was given."""
 
 

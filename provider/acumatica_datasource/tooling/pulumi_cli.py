@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from acumatica_datasource.errors import EnvironmentProblem
 from acumatica_datasource.tooling.gobuild import (
     Log,
     ToolError,
@@ -60,7 +61,7 @@ Source = Literal["path", "cache", "built"]
 _VERSION_RE = re.compile(r"v?(\d+)\.(\d+)\.(\d+)")
 
 
-class PulumiCliError(ToolError):
+class PulumiCliError(ToolError, EnvironmentProblem):
     """No usable Pulumi CLI: none on PATH, none cached, and it could not be built."""
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from acumatica_datasource.errors import AcumaticaDataSourceError
+from acumatica_datasource.acumatica import Cancellation
+from acumatica_datasource.errors import AcumaticaDataSourceError, Interrupted
 from acumatica_datasource.redaction import Redactor
 from acumatica_datasource.verify.report import Check, Report, timing
 
@@ -17,21 +18,29 @@ class StepFailed(Exception):
 
 
 class Checks:
-    """Adds checks to one report; every message is redacted first."""
+    """Adds checks to one report; every message is redacted first. A step of a cancelled run
+    does not start: it raises :class:`~acumatica_datasource.errors.Interrupted`."""
 
-    def __init__(self, report: Report, redact: Redactor) -> None:
+    def __init__(
+        self, report: Report, redact: Redactor, cancellation: Cancellation | None = None
+    ) -> None:
         self.report = report
         self.redact = redact
+        self.cancellation = cancellation or Cancellation()
         self.last_error: BaseException | None = None
         """The error of the last step that failed."""
 
     def step(self, name: str, action: Callable[[Check], T]) -> T:
         """Run ``action`` as the timed check ``name``; a known failure marks it failed and
         raises :class:`StepFailed` (the message is redacted and names what to fix)."""
+        self.cancellation.check()
         check = self.report.add(name, "ok", "")
         try:
             with timing(check):
                 return action(check)
+        except Interrupted:
+            self.report.checks.remove(check)
+            raise
         except (AcumaticaDataSourceError, LookupError) as exc:
             check.status = "failed"
             check.detail = self.redact(str(exc))

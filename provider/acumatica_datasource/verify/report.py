@@ -18,7 +18,7 @@ from typing import Any, Literal, Protocol
 from acumatica_datasource.redaction import Redactor
 
 Status = Literal["ok", "warning", "failed", "skipped"]
-OverallStatus = Literal["ok", "warning", "failed", "skipped"]
+OverallStatus = Literal["ok", "warning", "failed", "skipped", "interrupted"]
 
 
 @dataclass
@@ -71,6 +71,10 @@ class Report:
     requests: int = 0
     callback_registered: bool | None = None
     secret_versions: dict[str, int | None] = field(default_factory=dict)
+    possibly_open_sessions: int = 0
+    """Sessions a login may have left open on the site (a retried or cut login)."""
+    interrupted: str | None = None
+    """Why the verification stopped before its end (the run was cancelled), if it did."""
     checked_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     duration_ms: int = 0
     redact: Redactor = field(default_factory=Redactor, repr=False, compare=False)
@@ -95,8 +99,11 @@ class Report:
 
     @property
     def status(self) -> OverallStatus:
-        """``failed`` if any check failed, else ``warning`` if any warned, else ``ok``;
-        ``skipped`` when nothing ran (verification ``mode: off``)."""
+        """``interrupted`` when the run was cancelled first, else ``failed`` if any check
+        failed, else ``warning`` if any warned, else ``ok``; ``skipped`` when nothing ran
+        (verification ``mode: off``)."""
+        if self.interrupted is not None:
+            return "interrupted"
         statuses = {check.status for check in self.checks}
         if "failed" in statuses:
             return "failed"
@@ -108,8 +115,8 @@ class Report:
 
     @property
     def passed(self) -> bool:
-        """True unless a check failed."""
-        return self.status != "failed"
+        """True unless a check failed or the verification was interrupted."""
+        return self.status not in ("failed", "interrupted")
 
     @property
     def failures(self) -> list[Check]:
@@ -148,6 +155,7 @@ class Report:
             "records_read": self.records_read,
             "requests": self.requests,
             "secret_versions": dict(self.secret_versions),
+            "possibly_open_sessions": self.possibly_open_sessions,
             "checked_at": self.checked_at,
             "duration_ms": self.duration_ms,
         }

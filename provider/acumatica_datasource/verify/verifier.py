@@ -4,7 +4,9 @@ flow of its authentication (:mod:`~acumatica_datasource.verify.basic` or
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -13,11 +15,13 @@ from acumatica_datasource.acumatica import (
     GATE,
     AcumaticaClient,
     AcumaticaError,
+    Cancellation,
     DiscoveryCache,
     SessionGate,
     SessionLimits,
 )
 from acumatica_datasource.acumatica.limits import DEFAULT_SESSIONS_PER_SITE
+from acumatica_datasource.errors import Interrupted
 from acumatica_datasource.redaction import Redactor
 from acumatica_datasource.secrets import ResolvedSecret, SecretMetadata
 from acumatica_datasource.spec import (
@@ -29,7 +33,11 @@ from acumatica_datasource.spec import (
 from acumatica_datasource.verify.basic import verify_basic
 from acumatica_datasource.verify.checks import Checks, StepFailed
 from acumatica_datasource.verify.oauth import verify_oauth
+from acumatica_datasource.verify.progress import ProgressBoard
 from acumatica_datasource.verify.report import Check, Report, timing
+
+MAX_SECRET_READS = 8
+"""Distinct secrets of one data source read at once."""
 
 
 class SecretSource(Protocol):
@@ -57,6 +65,11 @@ class VerifyOptions:
     """Shared by the whole process, so that separate runs in one process still queue."""
     discovery: DiscoveryCache | None = field(default_factory=DiscoveryCache)
     """``GET /entity`` answers of this run: one request per site, however many data sources."""
+    cancellation: Cancellation = field(default_factory=Cancellation)
+    """The run's cancellation: once set, no verification starts and those under way stop at
+    their next step (closing their sessions)."""
+    board: ProgressBoard | None = None
+    """Where verifications say what they wait for (for progress lines), if anywhere."""
 
     @classmethod
     def from_environment(
@@ -107,13 +120,15 @@ class Verifier:
             callback_url=callback_url,
             redact=Redactor(),
         )
-        self.checks = Checks(self.report, self.report.redact)
+        self.checks = Checks(self.report, self.report.redact, options.cancellation)
         self.values: dict[str, str] = {}
         self.metadata: dict[str, SecretMetadata] = {}
+        self.waiting_for: Callable[[str], None] = _nowhere
 
     def run(self) -> Report:
-        """Run every check that applies; never raises for a failed check."""
-        with timing(self.report):
+        """Run every check that applies; never raises for a failed check. In a cancelled run
+        the report says ``interrupted`` (and every session opened was closed)."""
+        with timing(self.report), self._tracked():
             insecure = self.source.insecure_properties()
             if insecure:  # allowed by allow_insecure_tls, and said on every run
                 self.report.add(
@@ -127,38 +142,74 @@ class Verifier:
                 self.checks.skip("verification", reason="verification.mode is off: no checks ran")
                 return self.report
             try:
-                self.checks.step("secrets", self._resolve_secrets)
-            except StepFailed:
-                return self.report
-            try:
-                client = AcumaticaClient(
-                    self.source.url,
-                    timeout=self.source.operation_timeout,
-                    ca_bundle=self.options.ca_bundle,
-                    redactor=self.checks.redact,
-                    limits=self.options.limits,
-                    gate=self.options.gate,
-                    discovery=self.options.discovery,
-                )
-            except AcumaticaError as exc:
-                self.report.add("discovery", "failed", self.checks.redact(str(exc)))
-                return self.report
-            try:
-                version = self._discover(client)
-                auth = self.source.authentication
-                if isinstance(auth, BasicAuthentication):
-                    verify_basic(self, client, auth, version)
-                else:
-                    verify_oauth(self, client, auth, version)
-            finally:
-                self.report.requests = client.requests
-                client.close()
+                self._run()
+            except Interrupted as exc:
+                self.report.interrupted = str(exc) or "the run was cancelled"
         return self.report
 
+    @contextlib.contextmanager
+    def _tracked(self) -> Iterator[None]:
+        board = self.options.board
+        if board is None:
+            yield
+            return
+        with board.track(self.source.data_source_id, self.source.description) as waiting_for:
+            self.waiting_for = waiting_for
+            try:
+                yield
+            finally:
+                self.waiting_for = _nowhere
+
+    def _run(self) -> None:
+        try:
+            self.checks.step("secrets", self._resolve_secrets)
+        except StepFailed:
+            return
+        try:
+            client = AcumaticaClient(
+                self.source.url,
+                timeout=self.source.operation_timeout,
+                ca_bundle=self.options.ca_bundle,
+                redactor=self.checks.redact,
+                limits=self.options.limits,
+                gate=self.options.gate,
+                discovery=self.options.discovery,
+                cancellation=self.options.cancellation,
+                on_wait=self.waiting_for,
+            )
+        except AcumaticaError as exc:
+            self.report.add("discovery", "failed", self.checks.redact(str(exc)))
+            return
+        try:
+            version = self._discover(client)
+            auth = self.source.authentication
+            if isinstance(auth, BasicAuthentication):
+                verify_basic(self, client, auth, version)
+            else:
+                verify_oauth(self, client, auth, version)
+        finally:
+            self.report.requests = client.requests
+            self.report.possibly_open_sessions = client.possibly_open_sessions
+            if client.left_open_note is not None:
+                for check in self.report.checks:
+                    if check.name in ("login", "token") and check.status == "ok":
+                        check.detail += "; " + client.left_open_note
+            client.close()
+
     def _resolve_secrets(self, check: Check) -> None:
+        """Resolve every secret reference, the distinct ones at the same time."""
+        self.waiting_for("Vault")
+        references = self.source.secret_references()
+        if len(references) > 1:
+            with ThreadPoolExecutor(min(MAX_SECRET_READS, len(references))) as pool:
+                futures = [pool.submit(self.secrets.resolve, r) for r in references.values()]
+            outcomes = [future.exception() or future.result() for future in futures]
+        else:
+            outcomes = [self.secrets.resolve(r) for r in references.values()]
         described = []
-        for path, reference in self.source.secret_references().items():
-            resolved = self.secrets.resolve(reference)
+        for path, resolved in zip(references, outcomes, strict=True):
+            if isinstance(resolved, BaseException):
+                raise resolved
             value = resolved.value.reveal()
             self.checks.redact.add(value)
             # password, client_secret, login.password, refresh_token; a credential property
@@ -177,6 +228,7 @@ class Verifier:
         """The endpoint version to use, or None when discovery failed (its check says why)."""
 
         def discover(check: Check) -> str:
+            self.waiting_for("the site's endpoint list (GET /entity)")
             info = client.discover()
             self.report.server.build_version = info.build_version
             version = info.choose_version(self.source.endpoint_version)
@@ -192,3 +244,7 @@ class Verifier:
             return self.checks.step("discovery", discover)
         except StepFailed:
             return None
+
+
+def _nowhere(_what: str) -> None:
+    """Progress goes nowhere when no board tracks the verification."""
