@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import pulumi
 from pulumi import automation as auto
@@ -81,6 +82,11 @@ VERDICT = {"ok": "ok", "warning": "warning", "failed": "failed"}
 PREVIEWED = ("planned", "unchanged")
 """Statuses of a data source a preview got to."""
 LOCK_POLL_SECONDS = 1.0
+UNSAVED = "failed to save snapshot"
+"""How the engine reports a checkpoint it could not write to the backend (after retrying the
+write for about 30 seconds)."""
+STOP_SECONDS = 2.0
+"""Seconds between the signals that stop an engine whose backend cannot be written."""
 TAIL_SECONDS = 0.3
 ENGINE_NOISE = ("update failed", "preview failed", "refresh failed", "destroy failed")
 
@@ -104,6 +110,17 @@ class _Busy(Exception):
     def __init__(self, holders: list[LockHolder]) -> None:
         super().__init__()
         self.holders = holders
+
+
+class _Pending(Exception):
+    """Internal: operations are pending on a backend whose locks only the engine sees (not
+    ``file://``): another run may be applying them (``--wait-lock`` waits), or a killed run
+    left them; ``error`` says so when the wait is over."""
+
+    def __init__(self, described: str, error: EngineError) -> None:
+        super().__init__()
+        self.described = described
+        self.error = error
 
 
 class _Retry(Exception):
@@ -141,6 +158,10 @@ class Progress:
             for source in environment.data_sources
         }
         self.errors: list[str] = []
+        self.unsaved: str | None = None
+        """Why the engine could not save the state, once it could not."""
+        self.on_unsaved: Callable[[], None] | None = None
+        """Called once, when the engine first could not save the state."""
         self.old_outputs: dict[str, dict[str, Any]] = {}
         self.new_outputs: dict[str, dict[str, Any]] = {}
 
@@ -221,6 +242,9 @@ class Progress:
             return
         message = message.removeprefix("DataSourceError: ")
         source = self._source(diagnostic.urn)
+        if UNSAVED in message:
+            self._unsaved(message, source)
+            return
         if source is not None:
             if diagnostic.severity == "error":
                 if message.startswith("interrupted:"):
@@ -232,6 +256,19 @@ class Progress:
             self.errors.append(message)
         for line in message.splitlines():
             self.write(f"    {line}")
+
+    def _unsaved(self, message: str, source: DataSourceResult | None) -> None:
+        """The engine could not record a step: the data source's outcome is unknown to the
+        state (the next run applies it again), and the run is stopped."""
+        if source is not None:
+            source.status = "interrupted"
+            source.say("error", "not recorded: the state backend could not be written")
+        if self.unsaved is not None:
+            return
+        self.unsaved = message.split(f"{UNSAVED}:", 1)[-1].strip()
+        self.write(f"    the state backend could not be written: {self.unsaved}")
+        if self.on_unsaved is not None:
+            self.on_unsaved()
 
     # --- after the run ------------------------------------------------------------------------
 
@@ -373,13 +410,18 @@ class EngineRunner:
                 project_settings=auto.ProjectSettings(name=PROJECT, runtime="python"),
                 pulumi_command=self.engine,
             )
+            name = self.settings.stack
             try:
-                self._stack = auto.create_or_select_stack(
-                    stack_name=self.settings.stack,
-                    project_name=PROJECT,
-                    program=self.program,
-                    opts=options,
-                )
+                try:
+                    self._stack = auto.create_or_select_stack(
+                        stack_name=name, project_name=PROJECT, program=self.program, opts=options
+                    )
+                except auto.StackAlreadyExistsError:
+                    # another run (a pipeline sharing the backend) created the stack between
+                    # this run's look for it and its creation: use that one
+                    self._stack = auto.select_stack(
+                        stack_name=name, project_name=PROJECT, program=self.program, opts=options
+                    )
             except auto.CommandError as exc:
                 raise EngineError(
                     f"cannot open stack {self.settings.stack}: {_tail(exc)}"
@@ -451,12 +493,16 @@ class EngineRunner:
         )
         if not self.settings.clear_pending:
             if holders is None:  # this backend's locks are seen only by the engine
-                raise EngineError(
-                    f"stack {self.settings.stack} has operations pending ({described}): either "
-                    "another run is updating it now, or the last run was killed before it "
-                    "could finish them. If no other run is going on, re-run with "
-                    "--clear-pending (it asks the backend, and refuses while a live run holds "
-                    "the stack); the run then re-applies what is needed"
+                raise _Pending(
+                    described,
+                    EngineError(
+                        f"stack {self.settings.stack} has operations pending ({described}): "
+                        "either another run is updating it now, or the last run was killed "
+                        "before it could finish them. If no other run is going on, re-run with "
+                        "--clear-pending (it asks the backend, and refuses while a live run "
+                        "holds the stack); the run then re-applies what is needed. To wait for "
+                        "another run to end, re-run with --wait-lock SECONDS"
+                    ),
                 )
             raise EngineError(
                 f"the last deployment of stack {self.settings.stack} was interrupted while "
@@ -498,6 +544,14 @@ class EngineRunner:
                     raise
                 except _Retry:
                     continue
+                except _Pending as pending:
+                    if time.monotonic() >= deadline:
+                        raise pending.error from None
+                    self.write(
+                        f"waiting for stack {self.settings.stack}: operations are pending "
+                        f"({pending.described}); another run may be applying them"
+                    )
+                    self._sleep_until(min(deadline, time.monotonic() + LOCK_POLL_SECONDS))
                 except _Busy as busy:
                     if time.monotonic() >= deadline:
                         raise self._busy_error(busy.holders) from None
@@ -532,6 +586,22 @@ class EngineRunner:
             self._channel = None
             shutil.rmtree(directory, ignore_errors=True)
 
+    def _stop_unsaved(self) -> None:
+        """Stop a run whose state cannot be saved: the engine retried the write for about 30
+        seconds, and each further step, and its own last write, would wait as long only to go
+        unrecorded too. The providers' work is cancelled, the engine gets two SIGINTs (cancel,
+        then terminate) and, as it still waits on the backend then, SIGKILL: the engine alone,
+        so its provider processes close their sessions as it goes."""
+        if self._channel is not None:
+            self._channel.cancel("the state backend could not be written")
+
+        def stop() -> None:
+            for signum in (signal.SIGINT, signal.SIGINT, signal.SIGKILL):
+                self.engine.signal(signum)
+                time.sleep(STOP_SECONDS)
+
+        threading.Thread(target=stop, name="stop-unsaved", daemon=True).start()
+
     def _not_started(self, operation: str, when: str) -> StackResult:
         result = StackResult(operation, self.settings.stack, status="interrupted")
         result.signal = self.interrupts.describe()
@@ -544,6 +614,7 @@ class EngineRunner:
 
     def _run_once(self, operation: str) -> StackResult:
         progress = Progress(self.environment, operation, self.write)
+        progress.on_unsaved = self._stop_unsaved
         channel = self._channel
         assert channel is not None
         callbacks: dict[str, Any] = {"on_event": progress, "color": "never"}
@@ -648,6 +719,15 @@ class EngineRunner:
             elif source.action is None and operation in ("refresh", "destroy"):
                 source.say("info", f"not in stack {self.settings.stack}: nothing to {operation}")
             result.data_sources.append(source)
+        if progress.unsaved is not None:
+            result.say(
+                "error",
+                f"the state backend ({backend_name(self.env['PULUMI_BACKEND_URL'])}) could not "
+                f"be written ({progress.unsaved}), so the run was stopped: what it applied since "
+                "its last saved checkpoint is not recorded. Once the backend is reachable again, "
+                "re-run the command (with --clear-pending if it asks for it); data sources are "
+                "safe to apply again",
+            )
         for error in progress.errors:
             result.say("error", error)
         statuses = {source.status for source in result.data_sources}
@@ -678,6 +758,19 @@ def _refreshed(
         after.get("status") if isinstance(after, Mapping) else None
     ) or old.get("secret_versions") != new.get("secret_versions")
     return "updated" if changed else "unchanged"
+
+
+def backend_name(url: str) -> str:
+    """A backend URL as it may be shown: without a password (in the user part or a
+    ``password=`` parameter)."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if parts.password is not None:
+        netloc = f"{parts.username or ''}@{netloc.rsplit('@', 1)[1]}"
+    query = "&".join(
+        pair for pair in parts.query.split("&") if pair.split("=", 1)[0].lower() != "password"
+    )
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
 def _name(urn: Any) -> str:
