@@ -594,10 +594,11 @@ class EngineRunner:
         so its provider processes close their sessions as it goes."""
         if self._channel is not None:
             self._channel.cancel("the state backend could not be written")
+        engines = self.engine.pids()  # not the commands that run after it (stack export)
 
         def stop() -> None:
             for signum in (signal.SIGINT, signal.SIGINT, signal.SIGKILL):
-                self.engine.signal(signum)
+                self.engine.signal(signum, only=engines)
                 time.sleep(STOP_SECONDS)
 
         threading.Thread(target=stop, name="stop-unsaved", daemon=True).start()
