@@ -37,6 +37,7 @@ from acumatica_datasource.cli.locks import LockHolder, file_lock_holders, holder
 from acumatica_datasource.cli.output import ticking
 from acumatica_datasource.cli.result import (
     DONE,
+    SECRET,
     DataSourceResult,
     FieldChange,
     StackResult,
@@ -45,7 +46,8 @@ from acumatica_datasource.cli.result import (
 from acumatica_datasource.errors import AcumaticaDataSourceError, EnvironmentProblem
 from acumatica_datasource.resource import TYPE_TOKEN, declare
 from acumatica_datasource.resource.lifecycle import property_changes
-from acumatica_datasource.resource.properties import UNKNOWN
+from acumatica_datasource.resource.outputs import is_fingerprint
+from acumatica_datasource.resource.properties import UNKNOWN, is_secret_path
 from acumatica_datasource.resource.run_channel import RunChannel
 from acumatica_datasource.spec import Environment
 from acumatica_datasource.tooling import PulumiCli, ensure_pulumi_cli, offline_environment
@@ -274,7 +276,9 @@ def _callback_change(old: Mapping[str, Any], new: Mapping[str, Any]) -> tuple[st
 
 
 def _field_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[FieldChange]:
-    """The changed fields between recorded outputs and new inputs, deepest path first."""
+    """The changed input fields between recorded outputs and new inputs, at the deepest path
+    where they differ; a secret value (a Pulumi secret, or its recorded fingerprint) is shown
+    as :data:`~.result.SECRET` (a secret reference is no secret and is shown)."""
     changes = []
     for change in property_changes(old, new):
         if not change.input:
@@ -283,11 +287,20 @@ def _field_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Field
             FieldChange(
                 ".".join(change.path),
                 change.kind,
-                old=_at(old, change.path),
-                new=_known(_at(new, change.path)),
+                old=_shown(change.path, _at(old, change.path)),
+                new=_shown(change.path, _known(_at(new, change.path))),
             )
         )
     return changes
+
+
+def _shown(path: tuple[str, ...], value: Any) -> Any:
+    """``value`` at ``path`` as a diff may show it: a secret value becomes ``[secret]``."""
+    if value is None or not is_secret_path(path):
+        return value
+    if isinstance(value, Mapping) and not is_fingerprint(value):
+        return value  # a reference: {vault: ...} or {env: ...}
+    return SECRET
 
 
 def _at(values: Mapping[str, Any], path: tuple[str, ...]) -> Any:

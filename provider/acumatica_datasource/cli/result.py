@@ -10,11 +10,14 @@ annotations can follow) read these objects, not the JSON.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 RESULT_VERSION = 1
+SECRET = "[secret]"
+"""How a diff shows a secret value (as Pulumi does)."""
 
 Severity = Literal["error", "warning", "info"]
 RunStatus = Literal["succeeded", "failed", "interrupted"]
@@ -51,7 +54,10 @@ class Message:
 
 @dataclass(frozen=True)
 class FieldChange:
-    """One changed field: its dotted ``path``, what it was and what it becomes."""
+    """One changed input field of a data source: its dotted ``path`` (``page_size``,
+    ``authentication.password.vault.key``), what it was and what it becomes (None: not set).
+    A secret value is never shown: it is :data:`SECRET`; a secret *reference* is no secret
+    and is shown as written."""
 
     path: str
     kind: Literal["add", "delete", "update"]
@@ -61,6 +67,10 @@ class FieldChange:
     def as_dict(self) -> dict[str, Any]:
         """The JSON form."""
         return {"path": self.path, "old": self.old, "new": self.new, "kind": self.kind}
+
+    def text(self) -> str:
+        """``page_size: 100 => 200``; ``(unset)`` for a side without a value."""
+        return f"{self.path}: {_shown(self.old)} => {_shown(self.new)}"
 
 
 @dataclass
@@ -178,6 +188,7 @@ class StackResult:
                 lines.append(
                     f"      callback URL: {source.callback_url} (register it in Acumatica)"
                 )
+            lines += [f"      {change.text()}" for change in source.diff]
             lines += [f"      {_prefix(m)}{m.text}" for m in source.messages]
         lines += [f"  {_prefix(m) or 'note: '}{m.text}" for m in self.messages]
         return lines
@@ -208,6 +219,14 @@ def _planned_key(action: str | None) -> str:
     if action in ("create", "update", "delete"):
         return action
     return "update"  # a replacement
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "(unset)"
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
 
 
 def _prefix(message: Message) -> str:

@@ -45,13 +45,13 @@ from acumatica_datasource.resource.properties import (
     Checked,
     check_properties,
     data_source_callback_url,
+    is_secret_path,
     is_unknown,
     lookup,
     normalized_properties,
     preview_properties,
     property_path,
     put,
-    secret_paths_in,
     secret_references,
 )
 from acumatica_datasource.resource.run_channel import RunChannel
@@ -559,12 +559,12 @@ def _changes(path: PropertyPath, old: Any, new: Any) -> list[PropertyChange]:
 
     if _unknown(new):
         return change("update")
-    if isinstance(old, Mapping) and isinstance(new, Mapping) and not _fingerprint(old):
+    if isinstance(old, Mapping) and isinstance(new, Mapping) and not out.is_fingerprint(old):
         found: list[PropertyChange] = []
         for key in dict.fromkeys([*old, *new]):
             found += _changes((*path, str(key)), old.get(key), new.get(key))
         return found
-    if _is_secret_path(path) and isinstance(new, str) and out.same_secret(new, old):
+    if is_secret_path(path) and isinstance(new, str) and out.same_secret(new, old):
         return []
     if path in UNORDERED_PATHS and isinstance(old, list) and isinstance(new, list):
         old, new = sorted(map(str, old)), sorted(map(str, new))
@@ -575,14 +575,6 @@ def _changes(path: PropertyPath, old: Any, new: Any) -> list[PropertyChange]:
     if new is None:
         return change("delete")
     return change("update")
-
-
-def _is_secret_path(path: PropertyPath) -> bool:
-    return len(path) > 1 and path[1:] in secret_paths_in(path[0])
-
-
-def _fingerprint(value: Mapping[str, Any]) -> bool:
-    return out.FINGERPRINT in value
 
 
 def _unknown(value: Any) -> bool:

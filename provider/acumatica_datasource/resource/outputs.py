@@ -128,6 +128,11 @@ def fingerprint(value: str, salt: str | None = None) -> dict[str, str]:
     return {"salt": salt, "scrypt": digest.hex()}
 
 
+def is_fingerprint(value: Mapping[str, Any]) -> bool:
+    """Whether a recorded value is the fingerprint of a Pulumi secret (not the secret)."""
+    return FINGERPRINT in value
+
+
 def same_secret(value: Any, recorded: Any) -> bool:
     """Whether a Pulumi secret value matches a recorded fingerprint."""
     if not (isinstance(value, str) and isinstance(recorded, Mapping)):
