@@ -49,11 +49,10 @@ from acumatica_datasource.resource.lifecycle import property_changes
 from acumatica_datasource.resource.outputs import is_fingerprint
 from acumatica_datasource.resource.properties import UNKNOWN, is_secret_path
 from acumatica_datasource.resource.run_channel import RunChannel
-from acumatica_datasource.spec import Environment
+from acumatica_datasource.spec import DEFAULT_PROJECT, Environment
 from acumatica_datasource.tooling import PulumiCli, ensure_pulumi_cli, offline_environment
 from acumatica_datasource.verify import Waiting
 
-PROJECT = "acumatica-datasources"
 DEFAULT_STATE_DIR = ".acumatica-ds/state"
 DONE_BY_STEP = {
     "create": "created",
@@ -118,6 +117,8 @@ class EngineSettings:
 
     state_dir: Path
     stack: str
+    project: str = DEFAULT_PROJECT
+    """The Pulumi project of the stack (the environment's ``project``, or ``--project``)."""
     sessions_per_site: int | None = None
     clear_pending: bool = False
     force: bool = False
@@ -374,22 +375,28 @@ class EngineRunner:
         )
 
     @property
+    def workspace(self) -> Path:
+        """The stack's local workspace directory (its ``Pulumi.yaml`` and stack settings; the
+        state itself is in the backend): ``STATE_DIR/.workspaces/PROJECT/STACK``."""
+        return self.settings.state_dir / ".workspaces" / self.settings.project / self.settings.stack
+
+    @property
     def stack(self) -> auto.Stack:
         """The stack, created on first use."""
         if self._stack is None:
-            work_dir = self.settings.state_dir / ".workspaces" / self.settings.stack
+            work_dir = self.workspace
             work_dir.mkdir(parents=True, exist_ok=True)
             options = auto.LocalWorkspaceOptions(
                 work_dir=str(work_dir),
                 pulumi_home=self.env["PULUMI_HOME"],
                 env_vars=self.env,
-                project_settings=auto.ProjectSettings(name=PROJECT, runtime="python"),
+                project_settings=auto.ProjectSettings(name=self.settings.project, runtime="python"),
                 pulumi_command=self.engine,
             )
             try:
                 self._stack = auto.create_or_select_stack(
                     stack_name=self.settings.stack,
-                    project_name=PROJECT,
+                    project_name=self.settings.project,
                     program=self.program,
                     opts=options,
                 )
@@ -404,7 +411,9 @@ class EngineRunner:
     def _holders(self) -> list[LockHolder] | None:
         """The holders of the stack's lock, as the lock files say (None: not a ``file://``
         backend, so only the engine can tell)."""
-        return file_lock_holders(self.env["PULUMI_BACKEND_URL"], PROJECT, self.settings.stack)
+        return file_lock_holders(
+            self.env["PULUMI_BACKEND_URL"], self.settings.project, self.settings.stack
+        )
 
     def _judge(self, holders: list[LockHolder]) -> None:
         """Decide about a held lock: wait (:class:`_Busy`), refuse, or remove a dead run's."""
@@ -546,7 +555,7 @@ class EngineRunner:
             shutil.rmtree(directory, ignore_errors=True)
 
     def _not_started(self, operation: str, when: str) -> StackResult:
-        result = StackResult(operation, self.settings.stack, status="interrupted")
+        result = self._new_result(operation, status="interrupted")
         result.signal = self.interrupts.describe()
         for source in self.environment.data_sources:
             result.data_sources.append(
@@ -554,6 +563,9 @@ class EngineRunner:
             )
         result.say("warning", f"interrupted by {result.signal} {when}: nothing was run")
         return result
+
+    def _new_result(self, operation: str, **fields: Any) -> StackResult:
+        return StackResult(operation, self.settings.stack, project=self.settings.project, **fields)
 
     def _run_once(self, operation: str) -> StackResult:
         progress = Progress(self.environment, operation, self.write)
@@ -646,7 +658,7 @@ class EngineRunner:
     ) -> StackResult:
         interrupted = self.interrupts.first is not None
         done = PREVIEWED if operation == "preview" else DONE
-        result = StackResult(operation, self.settings.stack)
+        result = self._new_result(operation)
         for data_source_id, source in progress.sources.items():
             if data_source_id in pending:
                 source.status = "interrupted"  # the state says its operation never ended

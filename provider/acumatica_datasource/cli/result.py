@@ -120,6 +120,8 @@ class StackResult:
     command: str
     stack: str
     status: RunStatus = "succeeded"
+    project: str | None = None
+    """The Pulumi project of the stack."""
     data_sources: list[DataSourceResult] = field(default_factory=list)
     messages: list[Message] = field(default_factory=list)
     signal: str | None = None
@@ -128,6 +130,12 @@ class StackResult:
     @property
     def succeeded(self) -> bool:
         return self.status == "succeeded"
+
+    @property
+    def name(self) -> str:
+        """The stack as people read it: ``dev``, or ``PROJECT/dev`` outside the default
+        project."""
+        return stack_label(self.project, self.stack)
 
     @property
     def changes(self) -> dict[str, int]:
@@ -158,6 +166,7 @@ class StackResult:
         document: dict[str, Any] = {"version": RESULT_VERSION} if versioned else {}
         document.update(
             command=self.command,
+            project=self.project,
             stack=self.stack,
             status=self.status,
             succeeded=self.succeeded,
@@ -176,7 +185,7 @@ class StackResult:
         state = headline[self.status]
         if self.signal:
             state += f" by {self.signal}"
-        lines = [f"{self.command} {self.stack}: {state} ({counts})"]
+        lines = [f"{self.command} {self.name}: {state} ({counts})"]
         for source in self.data_sources:
             line = f"  {source.description} [{source.data_source_id}]: {source.status}"
             if source.verification != "not_run":
@@ -192,6 +201,13 @@ class StackResult:
             lines += [f"      {_prefix(m)}{m.text}" for m in source.messages]
         lines += [f"  {_prefix(m) or 'note: '}{m.text}" for m in self.messages]
         return lines
+
+
+def stack_label(project: str | None, stack: str) -> str:
+    """``stack``, or ``project/stack`` when ``project`` is not the default one."""
+    from acumatica_datasource.spec import DEFAULT_PROJECT
+
+    return stack if project in (None, DEFAULT_PROJECT) else f"{project}/{stack}"
 
 
 def error_document(command: str | None, kind: str, message: str, **extra: Any) -> dict[str, Any]:
