@@ -45,7 +45,7 @@ from acumatica_datasource.cli.result import (
 )
 from acumatica_datasource.errors import AcumaticaDataSourceError, EnvironmentProblem
 from acumatica_datasource.resource import TYPE_TOKEN, declare
-from acumatica_datasource.resource.lifecycle import property_changes
+from acumatica_datasource.resource.lifecycle import ROTATION_UNCHECKED, property_changes
 from acumatica_datasource.resource.outputs import is_fingerprint
 from acumatica_datasource.resource.properties import UNKNOWN, is_secret_path
 from acumatica_datasource.resource.run_channel import RunChannel
@@ -144,6 +144,10 @@ class Progress:
             for source in environment.data_sources
         }
         self.errors: list[str] = []
+        self.warnings: list[str] = []
+        """Warnings of the engine about no data source in particular."""
+        self.unchecked: list[str] = []
+        """The data sources whose secrets' rotation could not be checked (Vault failed)."""
         self.old_outputs: dict[str, dict[str, Any]] = {}
         self.new_outputs: dict[str, dict[str, Any]] = {}
 
@@ -233,6 +237,8 @@ class Progress:
                 source.say("warning", message)
         elif diagnostic.severity == "error":
             self.errors.append(message)
+        elif diagnostic.severity == "warning":
+            self.warnings.append(message)
         for line in message.splitlines():
             self.write(f"    {line}")
 
@@ -258,6 +264,10 @@ class Progress:
                     source.say("error", str(event.get("summary", "")))
             elif kind == "warning":
                 source.say("warning", str(event.get("message", "")))
+                if event.get("topic") == ROTATION_UNCHECKED and source.data_source_id not in (
+                    self.unchecked
+                ):
+                    self.unchecked.append(source.data_source_id)
 
 
 def _step(op: Any) -> str:
@@ -675,6 +685,15 @@ class EngineRunner:
             result.data_sources.append(source)
         for error in progress.errors:
             result.say("error", error)
+        for warning in progress.warnings:
+            result.say("warning", warning)
+        if progress.unchecked:
+            result.say(
+                "warning",
+                f"could not check whether a secret was rotated for {len(progress.unchecked)} "
+                f"data source(s) ({', '.join(progress.unchecked)}): a rotated secret may be "
+                "missing from this run's changes (their messages say why)",
+            )
         statuses = {source.status for source in result.data_sources}
         if interrupted:
             result.status = "interrupted"

@@ -82,6 +82,8 @@ UNORDERED_PATHS = frozenset({("authentication", "scope")})
 VERIFIED = frozenset({"ok", "off"})
 """Recorded verification statuses that need no new verification ("off": mode off)."""
 MAX_SECRET_LOOKUPS = 8
+ROTATION_UNCHECKED = "rotation_unchecked"
+"""The topic of a warning that a diff could not check a secret's rotation (Vault failed)."""
 """Secret versions one diff asks Vault for at once."""
 
 
@@ -296,17 +298,23 @@ class DataSourceLifecycle:
                     warn,
                     source.data_source_id,
                     f"{source.description}: could not check whether a secret was rotated: {now}",
+                    topic=ROTATION_UNCHECKED,
                 )
                 continue
             if now.version is not None and now.version != versions[reference.describe()]:
                 rotated.append(PropertyChange(path, "update", replace=False, input=True))
         return rotated
 
-    def _warn(self, warn: Warn, data_source_id: str, message: str) -> None:
-        """A warning about a data source: to the adapter's ``warn`` and the run channel."""
+    def _warn(
+        self, warn: Warn, data_source_id: str, message: str, *, topic: str | None = None
+    ) -> None:
+        """A warning about a data source: to the adapter's ``warn`` and the run channel
+        (``topic`` tells the command line what it is about, e.g. :data:`ROTATION_UNCHECKED`)."""
         warn(message)
         if self.channel is not None:
-            self.channel.emit("warning", data_source_id=data_source_id, message=message)
+            self.channel.emit(
+                "warning", data_source_id=data_source_id, message=message, topic=topic
+            )
 
     # --- create, update, read, delete ----------------------------------------------------
 
