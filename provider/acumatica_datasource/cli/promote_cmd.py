@@ -18,8 +18,23 @@ from acumatica_datasource.errors import AcumaticaDataSourceError, UsageError
 
 if TYPE_CHECKING:
     from acumatica_datasource.cli.result import DataSourceResult
+    from acumatica_datasource.spec import Problem
 
 PASSING = ("ok", "off")
+
+
+class MisnamedFileError(UsageError):
+    """Files whose name and ``environment`` disagree (``prod.yaml`` saying ``environment:
+    dev``): ``promote`` refuses them, as it would deploy a stage's file to another stage."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__(
+            "refusing to promote: "
+            + "; ".join(map(str, problems))
+            + ". Nothing was applied: fix each file's environment (or its name), then promote "
+            "again"
+        )
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -63,6 +78,9 @@ def run(args: argparse.Namespace) -> int:
             )
             print(json.dumps(document, ensure_ascii=False))
         return max(map(exit_code, errors))
+    misnamed = [problem for result in results if (problem := result.name_mismatch()) is not None]
+    if misnamed:
+        raise MisnamedFileError(misnamed)
     names = [
         stack_label(args.project or r.environment.project, r.environment.environment)
         for r in results

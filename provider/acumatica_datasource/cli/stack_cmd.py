@@ -100,9 +100,17 @@ def run(args: argparse.Namespace) -> int:
     """Run one operation on the environment's stack."""
     from acumatica_datasource.cli import interrupts
     from acumatica_datasource.cli.result import stack_label
-    from acumatica_datasource.spec import load_environment
+    from acumatica_datasource.spec import validate_file
 
-    environment = load_environment(args.env)
+    validated = validate_file(args.env)
+    error = validated.error()
+    if error is not None:
+        raise error
+    environment = validated.environment
+    assert environment is not None  # a file without problems has an environment
+    misnamed = validated.name_mismatch()
+    if misnamed is not None:
+        output.note(f"warning: {misnamed}")
     check_settings()
     stack = args.stack or environment.environment
     label = stack_label(args.project or environment.project, stack)
@@ -110,6 +118,8 @@ def run(args: argparse.Namespace) -> int:
         f"{args.command} {label}: {len(environment.data_sources)} data source(s) from {args.env}"
     )
     result = engine_runner(args, environment, stack).run(args.command)
+    if misnamed is not None:
+        result.say("warning", str(misnamed))
     print_result(result, args.format)
     return exit_code(result, interrupts.current())
 
