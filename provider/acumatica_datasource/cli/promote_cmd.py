@@ -78,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
             )
             print(json.dumps(document, ensure_ascii=False))
         return max(map(exit_code, errors))
-    misnamed = [problem for result in results if (problem := result.name_mismatch()) is not None]
+    misnamed = [found for result in results if (found := result.name_mismatch()) is not None]
     if misnamed:
         raise MisnamedFileError(misnamed)
     names = [
