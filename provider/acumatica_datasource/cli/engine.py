@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import json
 import os
 import shutil
 import signal
@@ -42,11 +43,12 @@ from acumatica_datasource.cli.result import (
     FieldChange,
     StackResult,
     left_open,
+    stack_label,
 )
 from acumatica_datasource.errors import AcumaticaDataSourceError, EnvironmentProblem
-from acumatica_datasource.resource import TYPE_TOKEN, declare
+from acumatica_datasource.resource import TYPE_TOKEN, declare, export_data_sources
 from acumatica_datasource.resource.lifecycle import ROTATION_UNCHECKED, property_changes
-from acumatica_datasource.resource.outputs import is_fingerprint
+from acumatica_datasource.resource.outputs import is_fingerprint, upgrade
 from acumatica_datasource.resource.properties import UNKNOWN, is_secret_path
 from acumatica_datasource.resource.run_channel import RunChannel
 from acumatica_datasource.spec import DEFAULT_PROJECT, Environment
@@ -370,8 +372,10 @@ class EngineRunner:
         self._channel: RunChannel | None = None
 
     def program(self) -> None:
-        """The inline program: the environment's data sources and a summary export."""
+        """The inline program: the environment's data sources, a stack output of each (see
+        :func:`~acumatica_datasource.resource.export_data_sources`) and a summary."""
         resources = declare(self.environment)
+        export_data_sources(self.environment, resources)
         pulumi.export(
             "data_sources",
             {
@@ -394,27 +398,61 @@ class EngineRunner:
     def stack(self) -> auto.Stack:
         """The stack, created on first use."""
         if self._stack is None:
-            work_dir = self.workspace
-            work_dir.mkdir(parents=True, exist_ok=True)
-            options = auto.LocalWorkspaceOptions(
-                work_dir=str(work_dir),
-                pulumi_home=self.env["PULUMI_HOME"],
-                env_vars=self.env,
-                project_settings=auto.ProjectSettings(name=self.settings.project, runtime="python"),
-                pulumi_command=self.engine,
-            )
-            try:
-                self._stack = auto.create_or_select_stack(
-                    stack_name=self.settings.stack,
-                    project_name=self.settings.project,
-                    program=self.program,
-                    opts=options,
-                )
-            except auto.CommandError as exc:
-                raise EngineError(
-                    f"cannot open stack {self.settings.stack}: {_tail(exc)}"
-                ) from None
+            self._stack = self._open(auto.create_or_select_stack)
         return self._stack
+
+    def _open(self, opener: Callable[..., auto.Stack]) -> auto.Stack:
+        """The stack, opened with ``auto.create_or_select_stack`` or ``auto.select_stack``."""
+        work_dir = self.workspace
+        work_dir.mkdir(parents=True, exist_ok=True)
+        options = auto.LocalWorkspaceOptions(
+            work_dir=str(work_dir),
+            pulumi_home=self.env["PULUMI_HOME"],
+            env_vars=self.env,
+            project_settings=auto.ProjectSettings(name=self.settings.project, runtime="python"),
+            pulumi_command=self.engine,
+        )
+        label = stack_label(self.settings.project, self.settings.stack)
+        try:
+            stack: auto.Stack = opener(
+                stack_name=self.settings.stack,
+                project_name=self.settings.project,
+                program=self.program,
+                opts=options,
+            )
+        except auto.StackNotFoundError:
+            raise EngineError(
+                f"stack {label} (project {self.settings.project}) does not exist in this state "
+                "backend: nothing was deployed to it yet. Run up first, or check --stack, "
+                "--project and the backend (PULUMI_BACKEND_URL, --state)"
+            ) from None
+        except auto.CommandError as exc:
+            raise EngineError(f"cannot open stack {label}: {_tail(exc)}") from None
+        return stack
+
+    def recorded_outputs(self) -> dict[str, dict[str, Any]]:
+        """The outputs the stack records for each data source, by id, in the current shape
+        (:func:`~acumatica_datasource.resource.outputs.upgrade`), a secret output's value in
+        clear (the caller decides what to show). Reads the stack without taking its lock or
+        creating it (a stack that does not exist is an :class:`EngineError`)."""
+        stack = self._open(auto.select_stack)
+        try:
+            deployment = stack.export_stack().deployment or {}
+        except auto.CommandError as exc:
+            raise EngineError(
+                f"cannot read stack {stack_label(self.settings.project, self.settings.stack)}: "
+                f"{_tail(exc)}"
+            ) from None
+        recorded: dict[str, dict[str, Any]] = {}
+        for resource in deployment.get("resources") or []:
+            if resource.get("type") != TYPE_TOKEN or resource.get("delete"):
+                continue
+            outputs = _revealed(resource.get("outputs") or {})
+            try:
+                recorded[_name(resource.get("urn"))] = upgrade(outputs)
+            except ValueError as exc:  # recorded by a newer provider
+                raise EngineError(f"{_name(resource.get('urn'))}: {exc}") from None
+        return recorded
 
     # --- locks and interrupted deployments ---------------------------------------------------
 
@@ -722,6 +760,23 @@ def _refreshed(
         after.get("status") if isinstance(after, Mapping) else None
     ) or old.get("secret_versions") != new.get("secret_versions")
     return "updated" if changed else "unchanged"
+
+
+SECRET_SIGNATURE = "4dabf18193072939515e22adb298388d"
+"""The key that marks a secret value in an exported deployment (Pulumi's ``sig.Secret``)."""
+
+
+def _revealed(value: Any) -> Any:
+    """``value`` of a deployment exported with ``--show-secrets``, each secret replaced by its
+    plaintext (an encrypted one, exported without, by None)."""
+    if isinstance(value, Mapping):
+        if SECRET_SIGNATURE in value:
+            plaintext = value.get("plaintext")
+            return json.loads(plaintext) if isinstance(plaintext, str) else None
+        return {key: _revealed(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_revealed(item) for item in value]
+    return value
 
 
 def _name(urn: Any) -> str:
