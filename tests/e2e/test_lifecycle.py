@@ -74,7 +74,7 @@ def test_lifecycle(world: World) -> None:
     assert refreshed["erp-basic"]["status"] == "failed", refreshed
     assert any("locked" in m["text"] for m in refreshed["erp-basic"]["messages"]), refreshed
 
-    destroy = world.acumatica_ds("destroy", "--env", str(path), "--format", "json")
+    destroy = world.acumatica_ds("destroy", "--env", str(path), "--yes", "--format", "json")
     assert destroy.code == 0, destroy.stderr
     assert destroy.result["changes"]["delete"] == 2
 
