@@ -49,23 +49,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def add_engine_options(parser: argparse.ArgumentParser, *, stack: bool = True) -> None:
     """Options shared with ``promote``."""
-    if stack:
-        parser.add_argument(
-            "--stack", metavar="NAME", help="the stack (default: the file's environment)"
-        )
-    parser.add_argument(
-        "--project",
-        type=project_name,
-        metavar="NAME",
-        help="the Pulumi project of the stack (default: the file's project, else "
-        "acumatica-datasources)",
-    )
-    parser.add_argument(
-        "--state",
-        metavar="DIR",
-        help=f"local state directory (default ${variables.STATE_DIR} or ./.acumatica-ds/state; "
-        "ignored when PULUMI_BACKEND_URL is set)",
-    )
+    add_stack_options(parser, stack=stack)
     output.add_sessions_option(parser)
     parser.add_argument(
         "--wait-lock",
@@ -86,6 +70,28 @@ def add_engine_options(parser: argparse.ArgumentParser, *, stack: bool = True) -
         action="store_true",
         help="with --clear-pending: also clear a lock held by a run on another host, whose "
         "liveness cannot be checked from here",
+    )
+
+
+def add_stack_options(parser: argparse.ArgumentParser, *, stack: bool = True) -> None:
+    """Which stack, of which project, in which state: ``--stack``, ``--project``, ``--state``
+    (shared with ``promote``, which has no ``--stack``, and ``output``)."""
+    if stack:
+        parser.add_argument(
+            "--stack", metavar="NAME", help="the stack (default: the file's environment)"
+        )
+    parser.add_argument(
+        "--project",
+        type=project_name,
+        metavar="NAME",
+        help="the Pulumi project of the stack (default: the file's project, else "
+        "acumatica-datasources)",
+    )
+    parser.add_argument(
+        "--state",
+        metavar="DIR",
+        help=f"local state directory (default ${variables.STATE_DIR} or ./.acumatica-ds/state; "
+        "ignored when PULUMI_BACKEND_URL is set)",
     )
 
 
