@@ -45,7 +45,7 @@ from acumatica_datasource.cli.result import (
     left_open,
     stack_label,
 )
-from acumatica_datasource.errors import AcumaticaDataSourceError, EnvironmentProblem
+from acumatica_datasource.errors import AcumaticaDataSourceError, EnvironmentProblem, UsageError
 from acumatica_datasource.resource import TYPE_TOKEN, declare, export_data_sources
 from acumatica_datasource.resource.lifecycle import ROTATION_UNCHECKED, property_changes
 from acumatica_datasource.resource.outputs import is_fingerprint, upgrade
@@ -127,6 +127,8 @@ class EngineSettings:
     """With ``clear_pending``: clear a lock held on another host (its liveness is unknown)."""
     wait_lock: float = 0.0
     """Seconds to wait for a live run's lock to go before giving up."""
+    targets: tuple[str, ...] = ()
+    """The ids of the data sources to operate on (``--target``); empty: all of them."""
 
     @staticmethod
     def state_directory(given: str | None) -> Path:
@@ -513,6 +515,7 @@ class EngineRunner:
             deployment = stack.export_stack()
         except auto.CommandError as exc:
             raise EngineError(f"cannot read stack {self.settings.stack}: {_tail(exc)}") from None
+        self._check_targets(deployment.deployment or {})
         pending = list((deployment.deployment or {}).get("pending_operations") or [])
         if not pending:
             return
@@ -546,6 +549,30 @@ class EngineRunner:
                 raise EngineError(_tail(exc)) from None
             self._judge(named)
             stack.import_stack(replacement)
+
+    def _check_targets(self, deployment: Mapping[str, Any]) -> None:
+        """Refuse a ``--target`` that names no data source of the environment or the stack."""
+        declared = [source.data_source_id for source in self.environment.data_sources]
+        recorded = [
+            _name(r.get("urn"))
+            for r in deployment.get("resources") or []
+            if r.get("type") == TYPE_TOKEN
+        ]
+        known = list(dict.fromkeys(declared + recorded))
+        unknown = [target for target in self.settings.targets if target not in known]
+        if unknown:
+            raise UsageError(
+                f"--target {', '.join(unknown)}: no data source has this id in the environment "
+                f"file or in stack {stack_label(self.settings.project, self.settings.stack)}; "
+                f"give one of: {', '.join(known) or '(none)'}"
+            )
+
+    def _target_urns(self) -> dict[str, Any]:
+        """The engine's ``target`` argument for ``--target`` (none: every data source)."""
+        if not self.settings.targets:
+            return {}
+        prefix = f"urn:pulumi:{self.settings.stack}::{self.settings.project}::{TYPE_TOKEN}::"
+        return {"target": [prefix + target for target in self.settings.targets]}
 
     # --- operations ---------------------------------------------------------------------------
 
@@ -619,7 +646,11 @@ class EngineRunner:
         progress = Progress(self.environment, operation, self.write)
         channel = self._channel
         assert channel is not None
-        callbacks: dict[str, Any] = {"on_event": progress, "color": "never"}
+        callbacks: dict[str, Any] = {
+            "on_event": progress,
+            "color": "never",
+            **self._target_urns(),
+        }
         failed = False
         with self._tail(channel):
             try:
@@ -707,8 +738,12 @@ class EngineRunner:
         interrupted = self.interrupts.first is not None
         done = PREVIEWED if operation == "preview" else DONE
         result = self._new_result(operation)
+        targets = self.settings.targets
         for data_source_id, source in progress.sources.items():
-            if data_source_id in pending:
+            if targets and data_source_id not in targets and source.status != "failed":
+                # the engine steps over what is not targeted ("same", even when never created)
+                source.status, source.action = "skipped", None
+            elif data_source_id in pending:
                 source.status = "interrupted"  # the state says its operation never ended
             elif interrupted and source.status not in (*done, "failed"):
                 source.status = "interrupted"
