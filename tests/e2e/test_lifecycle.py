@@ -52,14 +52,19 @@ def test_lifecycle(world: World) -> None:
     assert update.code == 0, update.stderr
     assert update.result["changes"] == {**NONE, "update": 1, "same": 1}
     assert "page_size" in update.stderr
+    assert by_id(update.result)["erp-basic"]["diff"] == [
+        {"path": "page_size", "old": 10, "new": 20, "kind": "update"}
+    ]
 
     world.vault.put("acumatica/e2e", {**SECRETS, "password": "E2e-Rotated-Passw0rd"})
     world.control.patch_user("nectari", password="E2e-Rotated-Passw0rd")
     rotated = world.acumatica_ds("preview", "--env", str(path), "--format", "json")
     assert rotated.code == 0, rotated.stderr
-    assert rotated.result["changes"]["update"] >= 1, rotated.stdout
+    assert rotated.result["changes"]["update"] == 1, rotated.stdout
     assert by_id(rotated.result)["erp-basic"]["status"] == "planned"
     assert by_id(rotated.result)["erp-basic"]["action"] == "update"
+    # the same path's client_secret did not change: the OAuth data source is not marked
+    assert by_id(rotated.result)["erp-oauth"]["status"] == "unchanged"
     applied_rotation = world.acumatica_ds("up", "--env", str(path), "--format", "json")
     assert applied_rotation.code == 0, applied_rotation.stderr
 
@@ -71,7 +76,7 @@ def test_lifecycle(world: World) -> None:
     assert refreshed["erp-basic"]["status"] == "failed", refreshed
     assert any("locked" in m["text"] for m in refreshed["erp-basic"]["messages"]), refreshed
 
-    destroy = world.acumatica_ds("destroy", "--env", str(path), "--format", "json")
+    destroy = world.acumatica_ds("destroy", "--env", str(path), "--yes", "--format", "json")
     assert destroy.code == 0, destroy.stderr
     assert destroy.result["changes"]["delete"] == 2
 

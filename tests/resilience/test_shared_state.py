@@ -29,8 +29,8 @@ from tests.resilience.support import (
 from tests.support.echoes import found_forms
 from tests.support.postgres import PostgresServer, running_postgres, state_blobs
 
-from acumatica_datasource.cli.engine import PROJECT
 from acumatica_datasource.resource import TYPE_TOKEN
+from acumatica_datasource.spec import DEFAULT_PROJECT as PROJECT
 
 pytestmark = [pytest.mark.engine, pytest.mark.slow]
 

@@ -26,6 +26,7 @@ from tests.resource.conftest import (
     PROBE_SECRET,
     STORED_SECRETS,
     VAULT_PATH,
+    WRONG_PASSWORD,
     put_test_secrets,
 )
 from tests.resource.support import (
@@ -311,14 +312,20 @@ def test_a_vault_rotation_is_an_update(
     reference = f"vault:secret/{VAULT_PATH}#password"
     id_, outputs = plugin.up(props)
     recorded = outputs["secretVersions"][reference]
-    put_test_secrets(bao)  # the same values as a new version
-    rotated = plugin.diff(id_, outputs, plugin.checked(props))
-    assert rotated.changes == provider_pb2.DiffResponse.DIFF_SOME
-    assert dict(rotated.detailedDiff) == {
-        "authentication.password": KIND(kind=KIND.UPDATE, inputDiff=True)
-    }
+    put_test_secrets(bao)  # the same values as a new version: no key changed
+    same = plugin.diff(id_, outputs, plugin.checked(props))
+    assert same.changes == provider_pb2.DiffResponse.DIFF_NONE
+    try:
+        bao.put(VAULT_PATH, {"password": WRONG_PASSWORD})  # the password rotated
+        rotated = plugin.diff(id_, outputs, plugin.checked(props))
+        assert rotated.changes == provider_pb2.DiffResponse.DIFF_SOME
+        assert dict(rotated.detailedDiff) == {
+            "authentication.password": KIND(kind=KIND.UPDATE, inputDiff=True)
+        }
+    finally:
+        put_test_secrets(bao)
     updated = plugin.update(id_, outputs, plugin.checked(props))
-    assert updated["secretVersions"][reference] == recorded + 1
+    assert updated["secretVersions"][reference] == recorded + 3
 
 
 # -- create, read, update, delete ---------------------------------------------------------------
@@ -506,3 +513,24 @@ def test_approle_credentials_from_the_secret_configuration(
         texts.append(process.stderr())
         assert not [text for text in texts if secret_id in text or PASSWORD in text]
     assert control.open_sessions() == 0
+
+
+@pytest.mark.usefixtures("world")
+def test_a_credential_extra_property_is_a_reference_rendered_as_a_placeholder(
+    plugin: PluginProcess, sandbox: Sandbox
+) -> None:
+    """Issue 12, point 8, through the plugin: a literal credential among the extra
+    properties is refused at check; a Vault reference is recorded as its placeholder."""
+    literal = basic_inputs(sandbox.url, extraConnectionProperties={"ProxyPassword": "Lit-3x"})
+    _, failures = plugin.check(literal)
+    assert any(r.startswith("extraConnectionProperties.ProxyPassword") for _, r in failures), (
+        failures
+    )
+    assert "Lit-3x" not in str(failures)
+    props = basic_inputs(
+        sandbox.url, extraConnectionProperties={"ProxyPassword": vault("password"), "X": "1"}
+    )
+    _, outputs = plugin.up(props)
+    template = outputs["connectionStringTemplate"]
+    assert f"ProxyPassword={{{{vault:secret/{VAULT_PATH}#password}}}};" in template, template
+    assert PASSWORD not in str(outputs)

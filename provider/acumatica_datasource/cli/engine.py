@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import json
 import os
 import shutil
 import signal
@@ -38,21 +39,23 @@ from acumatica_datasource.cli.locks import LockHolder, file_lock_holders, holder
 from acumatica_datasource.cli.output import ticking
 from acumatica_datasource.cli.result import (
     DONE,
+    SECRET,
     DataSourceResult,
     FieldChange,
     StackResult,
     left_open,
+    stack_label,
 )
-from acumatica_datasource.errors import AcumaticaDataSourceError, EnvironmentProblem
-from acumatica_datasource.resource import TYPE_TOKEN, declare
-from acumatica_datasource.resource.lifecycle import property_changes
-from acumatica_datasource.resource.properties import UNKNOWN
+from acumatica_datasource.errors import AcumaticaDataSourceError, EnvironmentProblem, UsageError
+from acumatica_datasource.resource import TYPE_TOKEN, declare, export_data_sources
+from acumatica_datasource.resource.lifecycle import ROTATION_UNCHECKED, property_changes
+from acumatica_datasource.resource.outputs import is_fingerprint, upgrade
+from acumatica_datasource.resource.properties import UNKNOWN, is_secret_path
 from acumatica_datasource.resource.run_channel import RunChannel
-from acumatica_datasource.spec import Environment
+from acumatica_datasource.spec import DEFAULT_PROJECT, Environment
 from acumatica_datasource.tooling import PulumiCli, ensure_pulumi_cli, offline_environment
 from acumatica_datasource.verify import Waiting
 
-PROJECT = "acumatica-datasources"
 DEFAULT_STATE_DIR = ".acumatica-ds/state"
 DONE_BY_STEP = {
     "create": "created",
@@ -133,12 +136,16 @@ class EngineSettings:
 
     state_dir: Path
     stack: str
+    project: str = DEFAULT_PROJECT
+    """The Pulumi project of the stack (the environment's ``project``, or ``--project``)."""
     sessions_per_site: int | None = None
     clear_pending: bool = False
     force: bool = False
     """With ``clear_pending``: clear a lock held on another host (its liveness is unknown)."""
     wait_lock: float = 0.0
     """Seconds to wait for a live run's lock to go before giving up."""
+    targets: tuple[str, ...] = ()
+    """The ids of the data sources to operate on (``--target``); empty: all of them."""
 
     @staticmethod
     def state_directory(given: str | None) -> Path:
@@ -158,6 +165,10 @@ class Progress:
             for source in environment.data_sources
         }
         self.errors: list[str] = []
+        self.warnings: list[str] = []
+        """Warnings of the engine about no data source in particular."""
+        self.unchecked: list[str] = []
+        """The data sources whose secrets' rotation could not be checked (Vault failed)."""
         self.unsaved: str | None = None
         """Why the engine could not save the state, once it could not."""
         self.on_unsaved: Callable[[], None] | None = None
@@ -254,6 +265,8 @@ class Progress:
                 source.say("warning", message)
         elif diagnostic.severity == "error":
             self.errors.append(message)
+        elif diagnostic.severity == "warning":
+            self.warnings.append(message)
         for line in message.splitlines():
             self.write(f"    {line}")
 
@@ -292,6 +305,10 @@ class Progress:
                     source.say("error", str(event.get("summary", "")))
             elif kind == "warning":
                 source.say("warning", str(event.get("message", "")))
+                if event.get("topic") == ROTATION_UNCHECKED and source.data_source_id not in (
+                    self.unchecked
+                ):
+                    self.unchecked.append(source.data_source_id)
 
 
 def _step(op: Any) -> str:
@@ -311,7 +328,9 @@ def _callback_change(old: Mapping[str, Any], new: Mapping[str, Any]) -> tuple[st
 
 
 def _field_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[FieldChange]:
-    """The changed fields between recorded outputs and new inputs, deepest path first."""
+    """The changed input fields between recorded outputs and new inputs, at the deepest path
+    where they differ; a secret value (a Pulumi secret, or its recorded fingerprint) is shown
+    as :data:`~.result.SECRET` (a secret reference is no secret and is shown)."""
     changes = []
     for change in property_changes(old, new):
         if not change.input:
@@ -320,11 +339,20 @@ def _field_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Field
             FieldChange(
                 ".".join(change.path),
                 change.kind,
-                old=_at(old, change.path),
-                new=_known(_at(new, change.path)),
+                old=_shown(change.path, _at(old, change.path)),
+                new=_shown(change.path, _known(_at(new, change.path))),
             )
         )
     return changes
+
+
+def _shown(path: tuple[str, ...], value: Any) -> Any:
+    """``value`` at ``path`` as a diff may show it: a secret value becomes ``[secret]``."""
+    if value is None or not is_secret_path(path):
+        return value
+    if isinstance(value, Mapping) and not is_fingerprint(value):
+        return value  # a reference: {vault: ...} or {env: ...}
+    return SECRET
 
 
 def _at(values: Mapping[str, Any], path: tuple[str, ...]) -> Any:
@@ -383,8 +411,10 @@ class EngineRunner:
         self._channel: RunChannel | None = None
 
     def program(self) -> None:
-        """The inline program: the environment's data sources and a summary export."""
+        """The inline program: the environment's data sources, a stack output of each (see
+        :func:`~acumatica_datasource.resource.export_data_sources`) and a summary."""
         resources = declare(self.environment)
+        export_data_sources(self.environment, resources)
         pulumi.export(
             "data_sources",
             {
@@ -398,42 +428,79 @@ class EngineRunner:
         )
 
     @property
+    def workspace(self) -> Path:
+        """The stack's local workspace directory (its ``Pulumi.yaml`` and stack settings; the
+        state itself is in the backend): ``STATE_DIR/.workspaces/PROJECT/STACK``."""
+        return self.settings.state_dir / ".workspaces" / self.settings.project / self.settings.stack
+
+    @property
     def stack(self) -> auto.Stack:
         """The stack, created on first use."""
         if self._stack is None:
-            work_dir = self.settings.state_dir / ".workspaces" / self.settings.stack
-            work_dir.mkdir(parents=True, exist_ok=True)
-            options = auto.LocalWorkspaceOptions(
-                work_dir=str(work_dir),
-                pulumi_home=self.env["PULUMI_HOME"],
-                env_vars=self.env,
-                project_settings=auto.ProjectSettings(name=PROJECT, runtime="python"),
-                pulumi_command=self.engine,
-            )
-            name = self.settings.stack
-            try:
-                try:
-                    self._stack = auto.create_or_select_stack(
-                        stack_name=name, project_name=PROJECT, program=self.program, opts=options
-                    )
-                except auto.StackAlreadyExistsError:
-                    # another run (a pipeline sharing the backend) created the stack between
-                    # this run's look for it and its creation: use that one
-                    self._stack = auto.select_stack(
-                        stack_name=name, project_name=PROJECT, program=self.program, opts=options
-                    )
-            except auto.CommandError as exc:
-                raise EngineError(
-                    f"cannot open stack {self.settings.stack}: {_tail(exc)}"
-                ) from None
+            self._stack = self._open(_create_or_select)
         return self._stack
+
+    def _open(self, opener: Callable[..., auto.Stack]) -> auto.Stack:
+        """The stack, opened with ``auto.create_or_select_stack`` or ``auto.select_stack``."""
+        work_dir = self.workspace
+        work_dir.mkdir(parents=True, exist_ok=True)
+        options = auto.LocalWorkspaceOptions(
+            work_dir=str(work_dir),
+            pulumi_home=self.env["PULUMI_HOME"],
+            env_vars=self.env,
+            project_settings=auto.ProjectSettings(name=self.settings.project, runtime="python"),
+            pulumi_command=self.engine,
+        )
+        label = stack_label(self.settings.project, self.settings.stack)
+        try:
+            stack: auto.Stack = opener(
+                stack_name=self.settings.stack,
+                project_name=self.settings.project,
+                program=self.program,
+                opts=options,
+            )
+        except auto.StackNotFoundError:
+            raise EngineError(
+                f"stack {label} (project {self.settings.project}) does not exist in this state "
+                "backend: nothing was deployed to it yet. Run up first, or check --stack, "
+                "--project and the backend (PULUMI_BACKEND_URL, --state)"
+            ) from None
+        except auto.CommandError as exc:
+            raise EngineError(f"cannot open stack {label}: {_tail(exc)}") from None
+        return stack
+
+    def recorded_outputs(self) -> dict[str, dict[str, Any]]:
+        """The outputs the stack records for each data source, by id, in the current shape
+        (:func:`~acumatica_datasource.resource.outputs.upgrade`), a secret output's value in
+        clear (the caller decides what to show). Reads the stack without taking its lock or
+        creating it (a stack that does not exist is an :class:`EngineError`)."""
+        stack = self._open(auto.select_stack)
+        try:
+            deployment = stack.export_stack().deployment or {}
+        except auto.CommandError as exc:
+            raise EngineError(
+                f"cannot read stack {stack_label(self.settings.project, self.settings.stack)}: "
+                f"{_tail(exc)}"
+            ) from None
+        recorded: dict[str, dict[str, Any]] = {}
+        for resource in deployment.get("resources") or []:
+            if resource.get("type") != TYPE_TOKEN or resource.get("delete"):
+                continue
+            outputs = _revealed(resource.get("outputs") or {})
+            try:
+                recorded[_name(resource.get("urn"))] = upgrade(outputs)
+            except ValueError as exc:  # recorded by a newer provider
+                raise EngineError(f"{_name(resource.get('urn'))}: {exc}") from None
+        return recorded
 
     # --- locks and interrupted deployments ---------------------------------------------------
 
     def _holders(self) -> list[LockHolder] | None:
         """The holders of the stack's lock, as the lock files say (None: not a ``file://``
         backend, so only the engine can tell)."""
-        return file_lock_holders(self.env["PULUMI_BACKEND_URL"], PROJECT, self.settings.stack)
+        return file_lock_holders(
+            self.env["PULUMI_BACKEND_URL"], self.settings.project, self.settings.stack
+        )
 
     def _judge(self, holders: list[LockHolder]) -> None:
         """Decide about a held lock: wait (:class:`_Busy`), refuse, or remove a dead run's."""
@@ -485,6 +552,7 @@ class EngineRunner:
             deployment = stack.export_stack()
         except auto.CommandError as exc:
             raise EngineError(f"cannot read stack {self.settings.stack}: {_tail(exc)}") from None
+        self._check_targets(deployment.deployment or {})
         pending = list((deployment.deployment or {}).get("pending_operations") or [])
         if not pending:
             return
@@ -523,6 +591,32 @@ class EngineRunner:
             self._judge(named)
             stack.import_stack(replacement)
 
+    def _check_targets(self, deployment: Mapping[str, Any]) -> None:
+        """Refuse a ``--target`` that names no data source of the environment or the stack."""
+        declared = [source.data_source_id for source in self.environment.data_sources]
+        recorded = [
+            _name(r.get("urn"))
+            for r in deployment.get("resources") or []
+            if r.get("type") == TYPE_TOKEN
+        ]
+        known = list(dict.fromkeys(declared + recorded))
+        unknown = [target for target in self.settings.targets if target not in known]
+        if unknown:
+            raise UsageError(
+                f"--target {', '.join(unknown)}: no data source has this id in the environment "
+                f"file or in stack {stack_label(self.settings.project, self.settings.stack)}; "
+                f"give one of: {', '.join(known) or '(none)'}"
+            )
+
+    def _target_urns(self, targets: tuple[str, ...] | None = None) -> dict[str, Any]:
+        """The engine's ``target`` argument for ``targets`` (default ``--target``; none:
+        every data source)."""
+        targets = self.settings.targets if targets is None else targets
+        if not targets:
+            return {}
+        prefix = f"urn:pulumi:{self.settings.stack}::{self.settings.project}::{TYPE_TOKEN}::"
+        return {"target": [prefix + target for target in targets]}
+
     # --- operations ---------------------------------------------------------------------------
 
     def run(self, operation: str) -> StackResult:
@@ -537,7 +631,10 @@ class EngineRunner:
                     self._prepare()
                     if self.interrupts.first is not None:
                         return self._not_started(operation, "before the engine started")
-                    return self._run_once(operation)
+                    result = self._run_once(operation)
+                    if operation == "up":
+                        self._record_failed_reverifications(result)
+                    return result
                 except EngineError:
                     if self.interrupts.first is not None:  # a signal cut a command short
                         return self._not_started(operation, "before the engine started")
@@ -604,7 +701,7 @@ class EngineRunner:
         threading.Thread(target=stop, name="stop-unsaved", daemon=True).start()
 
     def _not_started(self, operation: str, when: str) -> StackResult:
-        result = StackResult(operation, self.settings.stack, status="interrupted")
+        result = self._new_result(operation, status="interrupted")
         result.signal = self.interrupts.describe()
         for source in self.environment.data_sources:
             result.data_sources.append(
@@ -613,12 +710,51 @@ class EngineRunner:
         result.say("warning", f"interrupted by {result.signal} {when}: nothing was run")
         return result
 
-    def _run_once(self, operation: str) -> StackResult:
+    def _new_result(self, operation: str, **fields: Any) -> StackResult:
+        return StackResult(operation, self.settings.stack, project=self.settings.project, **fields)
+
+    def _record_failed_reverifications(self, result: StackResult) -> None:
+        """Record the fresh failures of strict data sources that ``up`` verified again only
+        because their record was not ``ok``: a failed update records nothing, so a refresh
+        of just those data sources records this run's verdict (their inputs are unchanged)."""
+        again = tuple(
+            source.data_source_id
+            for source in result.data_sources
+            if source.status == "failed"
+            and source.action == "update"
+            and not source.diff
+            and source.verification == "failed"
+            and source.recorded_verification not in (None, "ok")
+        )
+        if not again or self.interrupts.first is not None:
+            return
+        self.write(f"recording the failed verification of {', '.join(again)} (refresh)")
+        refreshed = {s.data_source_id: s for s in self._run_once("refresh", again).data_sources}
+        for source in result.data_sources:
+            if source.data_source_id not in again:
+                continue
+            now = refreshed.get(source.data_source_id)
+            if now is not None and now.verification == "failed":
+                source.recorded_verification = now.recorded_verification
+                source.say("info", "the state records this run's failed verification")
+            else:
+                source.say(
+                    "warning",
+                    "this run's failed verification could not be recorded; the state keeps "
+                    f"the earlier {source.recorded_verification} result",
+                )
+
+    def _run_once(self, operation: str, targets: tuple[str, ...] | None = None) -> StackResult:
         progress = Progress(self.environment, operation, self.write)
         progress.on_unsaved = self._stop_unsaved
         channel = self._channel
         assert channel is not None
-        callbacks: dict[str, Any] = {"on_event": progress, "color": "never"}
+        _, start = channel.read()
+        callbacks: dict[str, Any] = {
+            "on_event": progress,
+            "color": "never",
+            **self._target_urns(targets),
+        }
         failed = False
         with self._tail(channel):
             try:
@@ -645,7 +781,7 @@ class EngineRunner:
                 if not progress.errors and not any(s.messages for s in progress.sources.values()):
                     progress.errors.append(_tail(exc))
                 gc.collect()  # finish the abandoned inline program now (see pulumi_engine notes)
-        progress.verdicts(channel.read()[0])
+        progress.verdicts(channel.read(start)[0])
         pending = self._read_state(progress) if operation != "preview" else set()
         return self._result(operation, progress, failed=failed, pending=pending)
 
@@ -705,9 +841,13 @@ class EngineRunner:
     ) -> StackResult:
         interrupted = self.interrupts.first is not None
         done = PREVIEWED if operation == "preview" else DONE
-        result = StackResult(operation, self.settings.stack)
+        result = self._new_result(operation)
+        targets = self.settings.targets
         for data_source_id, source in progress.sources.items():
-            if data_source_id in pending:
+            if targets and data_source_id not in targets and source.status != "failed":
+                # the engine steps over what is not targeted ("same", even when never created)
+                source.status, source.action = "skipped", None
+            elif data_source_id in pending:
                 source.status = "interrupted"  # the state says its operation never ended
             elif interrupted and source.status not in (*done, "failed"):
                 source.status = "interrupted"
@@ -731,6 +871,15 @@ class EngineRunner:
             )
         for error in progress.errors:
             result.say("error", error)
+        for warning in progress.warnings:
+            result.say("warning", warning)
+        if progress.unchecked:
+            result.say(
+                "warning",
+                f"could not check whether a secret was rotated for {len(progress.unchecked)} "
+                f"data source(s) ({', '.join(progress.unchecked)}): a rotated secret may be "
+                "missing from this run's changes (their messages say why)",
+            )
         statuses = {source.status for source in result.data_sources}
         if interrupted:
             result.status = "interrupted"
@@ -761,6 +910,15 @@ def _refreshed(
     return "updated" if changed else "unchanged"
 
 
+def _create_or_select(**options: Any) -> auto.Stack:
+    """``auto.create_or_select_stack``, which looks for the stack, then creates it: when
+    another run (a pipeline sharing the backend) created it in between, that one is selected."""
+    try:
+        return auto.create_or_select_stack(**options)
+    except auto.StackAlreadyExistsError:
+        return auto.select_stack(**options)
+
+
 def backend_name(url: str) -> str:
     """A backend URL as it may be shown: without a password (in the user part or a
     ``password=`` parameter)."""
@@ -772,6 +930,23 @@ def backend_name(url: str) -> str:
         pair for pair in parts.query.split("&") if pair.split("=", 1)[0].lower() != "password"
     )
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+SECRET_SIGNATURE = "4dabf18193072939515e22adb298388d"
+"""The key that marks a secret value in an exported deployment (Pulumi's ``sig.Secret``)."""
+
+
+def _revealed(value: Any) -> Any:
+    """``value`` of a deployment exported with ``--show-secrets``, each secret replaced by its
+    plaintext (an encrypted one, exported without, by None)."""
+    if isinstance(value, Mapping):
+        if SECRET_SIGNATURE in value:
+            plaintext = value.get("plaintext")
+            return json.loads(plaintext) if isinstance(plaintext, str) else None
+        return {key: _revealed(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_revealed(item) for item in value]
+    return value
 
 
 def _name(urn: Any) -> str:

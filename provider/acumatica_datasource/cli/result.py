@@ -10,11 +10,14 @@ annotations can follow) read these objects, not the JSON.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 RESULT_VERSION = 1
+SECRET = "[secret]"
+"""How a diff shows a secret value (as Pulumi does)."""
 
 Severity = Literal["error", "warning", "info"]
 RunStatus = Literal["succeeded", "failed", "interrupted"]
@@ -51,7 +54,10 @@ class Message:
 
 @dataclass(frozen=True)
 class FieldChange:
-    """One changed field: its dotted ``path``, what it was and what it becomes."""
+    """One changed input field of a data source: its dotted ``path`` (``page_size``,
+    ``authentication.password.vault.key``), what it was and what it becomes (None: not set).
+    A secret value is never shown: it is :data:`SECRET`; a secret *reference* is no secret
+    and is shown as written."""
 
     path: str
     kind: Literal["add", "delete", "update"]
@@ -61,6 +67,10 @@ class FieldChange:
     def as_dict(self) -> dict[str, Any]:
         """The JSON form."""
         return {"path": self.path, "old": self.old, "new": self.new, "kind": self.kind}
+
+    def text(self) -> str:
+        """``page_size: 100 => 200``; ``(unset)`` for a side without a value."""
+        return f"{self.path}: {_shown(self.old)} => {_shown(self.new)}"
 
 
 @dataclass
@@ -110,6 +120,8 @@ class StackResult:
     command: str
     stack: str
     status: RunStatus = "succeeded"
+    project: str | None = None
+    """The Pulumi project of the stack."""
     data_sources: list[DataSourceResult] = field(default_factory=list)
     messages: list[Message] = field(default_factory=list)
     signal: str | None = None
@@ -118,6 +130,12 @@ class StackResult:
     @property
     def succeeded(self) -> bool:
         return self.status == "succeeded"
+
+    @property
+    def name(self) -> str:
+        """The stack as people read it: ``dev``, or ``PROJECT/dev`` outside the default
+        project."""
+        return stack_label(self.project, self.stack)
 
     @property
     def changes(self) -> dict[str, int]:
@@ -148,6 +166,7 @@ class StackResult:
         document: dict[str, Any] = {"version": RESULT_VERSION} if versioned else {}
         document.update(
             command=self.command,
+            project=self.project,
             stack=self.stack,
             status=self.status,
             succeeded=self.succeeded,
@@ -166,7 +185,7 @@ class StackResult:
         state = headline[self.status]
         if self.signal:
             state += f" by {self.signal}"
-        lines = [f"{self.command} {self.stack}: {state} ({counts})"]
+        lines = [f"{self.command} {self.name}: {state} ({counts})"]
         for source in self.data_sources:
             line = f"  {source.description} [{source.data_source_id}]: {source.status}"
             if source.verification != "not_run":
@@ -178,9 +197,17 @@ class StackResult:
                 lines.append(
                     f"      callback URL: {source.callback_url} (register it in Acumatica)"
                 )
+            lines += [f"      {change.text()}" for change in source.diff]
             lines += [f"      {_prefix(m)}{m.text}" for m in source.messages]
         lines += [f"  {_prefix(m) or 'note: '}{m.text}" for m in self.messages]
         return lines
+
+
+def stack_label(project: str | None, stack: str) -> str:
+    """``stack``, or ``project/stack`` when ``project`` is not the default one."""
+    from acumatica_datasource.spec import DEFAULT_PROJECT
+
+    return stack if project in (None, DEFAULT_PROJECT) else f"{project}/{stack}"
 
 
 def error_document(command: str | None, kind: str, message: str, **extra: Any) -> dict[str, Any]:
@@ -208,6 +235,14 @@ def _planned_key(action: str | None) -> str:
     if action in ("create", "update", "delete"):
         return action
     return "update"  # a replacement
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "(unset)"
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
 
 
 def _prefix(message: Message) -> str:

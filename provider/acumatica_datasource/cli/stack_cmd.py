@@ -12,11 +12,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 from typing import TYPE_CHECKING
 
 from acumatica_datasource import environment_variables as variables
 from acumatica_datasource.cli import output
-from acumatica_datasource.errors import EnvironmentProblem
+from acumatica_datasource.errors import AcumaticaDataSourceError, EnvironmentProblem, UsageError
 
 if TYPE_CHECKING:
     from acumatica_datasource.cli.engine import EngineRunner
@@ -26,24 +27,29 @@ if TYPE_CHECKING:
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    """Declare the arguments shared by the four stack commands."""
+    """Declare the arguments shared by the four stack commands (and ``destroy``'s ``--yes``)."""
     parser.add_argument("--env", required=True, metavar="FILE", help="an environment file")
+    parser.add_argument(
+        "--target",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="operate on the data source with this id only (repeat for more); the others are "
+        "left as they are",
+    )
+    if parser.prog.rsplit(" ", 1)[-1] == "destroy":
+        parser.add_argument(
+            "--yes",
+            action="store_true",
+            help="destroy without asking (a run whose input is not a terminal needs it)",
+        )
     add_engine_options(parser)
     output.add_format_option(parser)
 
 
 def add_engine_options(parser: argparse.ArgumentParser, *, stack: bool = True) -> None:
     """Options shared with ``promote``."""
-    if stack:
-        parser.add_argument(
-            "--stack", metavar="NAME", help="the stack (default: the file's environment)"
-        )
-    parser.add_argument(
-        "--state",
-        metavar="DIR",
-        help=f"local state directory (default ${variables.STATE_DIR} or ./.acumatica-ds/state; "
-        "ignored when PULUMI_BACKEND_URL is set)",
-    )
+    add_stack_options(parser, stack=stack)
     output.add_sessions_option(parser)
     parser.add_argument(
         "--wait-lock",
@@ -67,6 +73,39 @@ def add_engine_options(parser: argparse.ArgumentParser, *, stack: bool = True) -
     )
 
 
+def add_stack_options(parser: argparse.ArgumentParser, *, stack: bool = True) -> None:
+    """Which stack, of which project, in which state: ``--stack``, ``--project``, ``--state``
+    (shared with ``promote``, which has no ``--stack``, and ``output``)."""
+    if stack:
+        parser.add_argument(
+            "--stack", metavar="NAME", help="the stack (default: the file's environment)"
+        )
+    parser.add_argument(
+        "--project",
+        type=project_name,
+        metavar="NAME",
+        help="the Pulumi project of the stack (default: the file's project, else "
+        "acumatica-datasources)",
+    )
+    parser.add_argument(
+        "--state",
+        metavar="DIR",
+        help=f"local state directory (default ${variables.STATE_DIR} or ./.acumatica-ds/state; "
+        "ignored when PULUMI_BACKEND_URL is set)",
+    )
+
+
+def project_name(text: str) -> str:
+    """An argparse type: a Pulumi project name, as the ``project`` key allows (a usage error,
+    exit 2, otherwise)."""
+    from acumatica_datasource.spec import project_problem
+
+    problem = project_problem(text)
+    if problem is not None:
+        raise argparse.ArgumentTypeError(f"{text!r}: {problem}")
+    return text
+
+
 def check_settings() -> None:
     """Fail before the engine starts when a setting variable is malformed (the provider
     would otherwise fail each data source with it)."""
@@ -81,15 +120,35 @@ def check_settings() -> None:
 def run(args: argparse.Namespace) -> int:
     """Run one operation on the environment's stack."""
     from acumatica_datasource.cli import interrupts
-    from acumatica_datasource.spec import load_environment
+    from acumatica_datasource.cli.result import stack_label
+    from acumatica_datasource.spec import validate_file
 
-    environment = load_environment(args.env)
+    validated = validate_file(args.env)
+    error = validated.error()
+    if error is not None:
+        raise error
+    environment = validated.environment
+    assert environment is not None  # a file without problems has an environment
+    misnamed = validated.name_mismatch()
+    if misnamed is not None:
+        output.note(f"warning: {misnamed}")
     check_settings()
     stack = args.stack or environment.environment
+    label = stack_label(args.project or environment.project, stack)
     output.note(
-        f"{args.command} {stack}: {len(environment.data_sources)} data source(s) from {args.env}"
+        f"{args.command} {label}: {len(environment.data_sources)} data source(s) from {args.env}"
     )
-    result = engine_runner(args, environment, stack).run(args.command)
+    runner = engine_runner(args, environment, stack)
+    if args.command == "destroy" and not args.yes:
+        confirm_destroy(runner, label)
+    result = runner.run(args.command)
+    if args.target:
+        result.say(
+            "info",
+            f"targeted {', '.join(args.target)}: the other data sources were left as they are",
+        )
+    if misnamed is not None:
+        result.say("warning", str(misnamed))
     print_result(result, args.format)
     return exit_code(result, interrupts.current())
 
@@ -103,10 +162,12 @@ def engine_runner(args: argparse.Namespace, environment: Environment, stack: str
     settings = EngineSettings(
         state_dir=EngineSettings.state_directory(args.state),
         stack=stack,
+        project=args.project or environment.project,
         sessions_per_site=args.sessions_per_site,
         clear_pending=args.clear_pending,
         force=args.force,
         wait_lock=args.wait_lock,
+        targets=tuple(dict.fromkeys(getattr(args, "target", None) or ())),
     )
     return EngineRunner(
         environment,
@@ -115,6 +176,47 @@ def engine_runner(args: argparse.Namespace, environment: Environment, stack: str
         progress=output.note if args.format == "text" else None,
         interrupts=interrupts.current(),
     )
+
+
+class DestroyDeclined(AcumaticaDataSourceError):
+    """The person at the terminal did not confirm ``destroy``."""
+
+    kind = "declined"
+
+
+def confirm_destroy(runner: EngineRunner, label: str) -> None:
+    """Ask on the terminal before ``destroy`` removes anything; refuse (a usage error) when
+    the input is no terminal, where only ``--yes`` confirms."""
+    from acumatica_datasource.cli import interrupts
+    from acumatica_datasource.cli.engine import EngineError
+
+    if not sys.stdin.isatty():
+        raise UsageError(
+            f"destroy {label} asks for confirmation, and this run is not interactive (its "
+            "input is not a terminal): pass --yes to destroy without asking"
+        )
+    targets = list(runner.settings.targets)
+    try:
+        recorded = list(runner.recorded_outputs())
+    except EngineError:  # no such stack: nothing to remove, the engine says so
+        return
+    doomed = [i for i in recorded if i in targets] if targets else recorded
+    if not doomed:
+        return
+    sys.stderr.write(
+        f"destroy {label} removes from the stack {len(doomed)} data source(s): "
+        f"{', '.join(doomed)} (their recorded definitions and outputs; the BI server, "
+        "Acumatica and Vault are not touched).\nType yes to destroy them: "
+    )
+    sys.stderr.flush()
+
+    def stop(_received: object, _count: int) -> None:
+        raise KeyboardInterrupt
+
+    with interrupts.current().on_signal(stop):
+        answer = sys.stdin.readline()
+    if answer.strip().lower() != "yes":
+        raise DestroyDeclined(f"destroy {label} was not confirmed: nothing was removed")
 
 
 def exit_code(result: StackResult, received: Interrupts) -> int:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import hmac
 import json
 import os
 import sys
@@ -45,13 +46,13 @@ from acumatica_datasource.resource.properties import (
     Checked,
     check_properties,
     data_source_callback_url,
+    is_secret_path,
     is_unknown,
     lookup,
     normalized_properties,
     preview_properties,
     property_path,
     put,
-    secret_paths_in,
     secret_references,
 )
 from acumatica_datasource.resource.run_channel import RunChannel
@@ -82,6 +83,8 @@ UNORDERED_PATHS = frozenset({("authentication", "scope")})
 VERIFIED = frozenset({"ok", "off"})
 """Recorded verification statuses that need no new verification ("off": mode off)."""
 MAX_SECRET_LOOKUPS = 8
+ROTATION_UNCHECKED = "rotation_unchecked"
+"""The topic of a warning that a diff could not check a secret's rotation (Vault failed)."""
 """Secret versions one diff asks Vault for at once."""
 
 
@@ -262,8 +265,16 @@ class DataSourceLifecycle:
     def _rotations(
         self, recorded: Mapping[str, Any], news: Mapping[str, Any], warn: Warn
     ) -> list[PropertyChange]:
-        """The secrets whose current Vault version differs from the recorded one; the
-        distinct secrets are asked for at the same time."""
+        """The secret fields whose Vault value changed since it was recorded, key by key.
+
+        A KV v2 version belongs to a path, not a key: writing one key makes a new version of
+        every key there. So when a path's current version differs from the recorded one, the
+        key's value in the recorded version and in the current one are read and compared in
+        memory; only a changed value is a rotation. Nothing but the version number is ever
+        recorded (no value, no hash of one: see docs/rotation.md). When the recorded version
+        cannot be read any more (deleted, destroyed, beyond ``max_versions``, or the token may
+        not read it), the path's new version counts as a rotation, with a warning saying the
+        key may be unchanged. The distinct secrets are asked for at the same time."""
         checked = check_properties(news)
         versions = recorded.get("secret_versions") or {}
         source = checked.source
@@ -289,24 +300,60 @@ class DataSourceLifecycle:
 
         with ThreadPoolExecutor(min(MAX_SECRET_LOOKUPS, len(candidates))) as pool:
             found = list(pool.map(current, [reference for _, reference in candidates]))
-        rotated: list[PropertyChange] = []
+        moved: list[tuple[SecretPath, VaultSecretRef, int, int]] = []
         for (path, reference), now in zip(candidates, found, strict=True):
             if isinstance(now, AcumaticaDataSourceError):
                 self._warn(
                     warn,
                     source.data_source_id,
                     f"{source.description}: could not check whether a secret was rotated: {now}",
+                    topic=ROTATION_UNCHECKED,
                 )
                 continue
-            if now.version is not None and now.version != versions[reference.describe()]:
+            before = int(versions[reference.describe()])
+            if now.version is not None and now.version != before:
+                moved.append((path, reference, before, now.version))
+        if not moved:
+            return []
+
+        def changed(item: tuple[SecretPath, VaultSecretRef, int, int]) -> bool | str:
+            """Whether the key's value differs between the two versions (or why that cannot
+            be told)."""
+            _, reference, before, after = item
+            try:
+                old = resolver.resolve(_at_version(reference, before)).value.reveal()
+                new = resolver.resolve(_at_version(reference, after)).value.reveal()
+            except AcumaticaDataSourceError as exc:
+                return str(exc)
+            return not hmac.compare_digest(old.encode(), new.encode())
+
+        with ThreadPoolExecutor(min(MAX_SECRET_LOOKUPS, len(moved))) as pool:
+            verdicts = list(pool.map(changed, moved))
+        rotated: list[PropertyChange] = []
+        for (path, reference, before, after), verdict in zip(moved, verdicts, strict=True):
+            if isinstance(verdict, str):
+                location = reference.vault
+                self._warn(
+                    warn,
+                    source.data_source_id,
+                    f"{source.description}: {location.mount}/{location.path} changed (version "
+                    f"{before} -> {after}); key {location.key} may be unchanged: {verdict}. It "
+                    "counts as rotated: the data source is verified again",
+                )
+            if verdict is not False:
                 rotated.append(PropertyChange(path, "update", replace=False, input=True))
         return rotated
 
-    def _warn(self, warn: Warn, data_source_id: str, message: str) -> None:
-        """A warning about a data source: to the adapter's ``warn`` and the run channel."""
+    def _warn(
+        self, warn: Warn, data_source_id: str, message: str, *, topic: str | None = None
+    ) -> None:
+        """A warning about a data source: to the adapter's ``warn`` and the run channel
+        (``topic`` tells the command line what it is about, e.g. :data:`ROTATION_UNCHECKED`)."""
         warn(message)
         if self.channel is not None:
-            self.channel.emit("warning", data_source_id=data_source_id, message=message)
+            self.channel.emit(
+                "warning", data_source_id=data_source_id, message=message, topic=topic
+            )
 
     # --- create, update, read, delete ----------------------------------------------------
 
@@ -559,12 +606,12 @@ def _changes(path: PropertyPath, old: Any, new: Any) -> list[PropertyChange]:
 
     if _unknown(new):
         return change("update")
-    if isinstance(old, Mapping) and isinstance(new, Mapping) and not _fingerprint(old):
+    if isinstance(old, Mapping) and isinstance(new, Mapping) and not out.is_fingerprint(old):
         found: list[PropertyChange] = []
         for key in dict.fromkeys([*old, *new]):
             found += _changes((*path, str(key)), old.get(key), new.get(key))
         return found
-    if _is_secret_path(path) and isinstance(new, str) and out.same_secret(new, old):
+    if is_secret_path(path) and isinstance(new, str) and out.same_secret(new, old):
         return []
     if path in UNORDERED_PATHS and isinstance(old, list) and isinstance(new, list):
         old, new = sorted(map(str, old)), sorted(map(str, new))
@@ -577,12 +624,9 @@ def _changes(path: PropertyPath, old: Any, new: Any) -> list[PropertyChange]:
     return change("update")
 
 
-def _is_secret_path(path: PropertyPath) -> bool:
-    return len(path) > 1 and path[1:] in secret_paths_in(path[0])
-
-
-def _fingerprint(value: Mapping[str, Any]) -> bool:
-    return out.FINGERPRINT in value
+def _at_version(reference: VaultSecretRef, version: int) -> VaultSecretRef:
+    """``reference`` pinned to a KV v2 ``version``."""
+    return VaultSecretRef(vault=reference.vault.model_copy(update={"version": version}))
 
 
 def _unknown(value: Any) -> bool:
