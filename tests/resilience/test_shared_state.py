@@ -36,6 +36,7 @@ pytestmark = [pytest.mark.engine, pytest.mark.slow]
 
 DATABASE = "state"
 READS = "/entity/Default/*"
+SLOW_SIZE = 6
 STAGES = {"dev": 10, "test": 20, "prod": 30}
 """Stage -> its page size, which tells the stages' records apart in the database."""
 UNSAVED_WITHIN = 60.0
@@ -52,6 +53,16 @@ def postgres() -> Iterator[PostgresServer]:
 def on_postgres(running: Scenario, postgres: PostgresServer) -> None:
     """Point the scenario's commands at a fresh database of ``postgres``."""
     running.world.extra_env.update(PULUMI_BACKEND_URL=postgres.create_database(DATABASE))
+
+
+def slow_stack(running: Scenario, postgres: PostgresServer) -> str:
+    """A ``dev`` file of :data:`SLOW_SIZE` data sources whose reads the sandbox slows to 1.5 s
+    (so an ``up`` is under way for a while), its state in a fresh database; its path."""
+    on_postgres(running, postgres)
+    world = running.world
+    path = world.write_environment("dev", fleet(world, size=SLOW_SIZE, oauth=1))
+    world.control.fault(path=READS, method="GET", status=None, delay_ms=1500, times=None)
+    return str(path)
 
 
 def recorded(postgres: PostgresServer, stack: str) -> dict[str, dict[str, Any]]:
@@ -118,10 +129,8 @@ def test_three_pipelines_deploy_dev_test_and_prod_at_once(
 def test_two_runs_of_one_stack_at_once(postgres: PostgresServer, scenario: ScenarioFactory) -> None:
     running = scenario("shared state: two runs of one stack at once (PostgreSQL)")
     world, control = running.world, running.world.control
-    on_postgres(running, postgres)
-    size = 6
-    path = str(world.write_environment("dev", fleet(world, size=size, oauth=1)))
-    control.fault(path=READS, method="GET", status=None, delay_ms=1500, times=None)
+    path = slow_stack(running, postgres)
+    size = SLOW_SIZE
 
     both = [start(world, "up", "--env", path, "--format", "json") for _ in range(2)]
     deployed, refused = sorted((finish(running, w) for w in both), key=lambda run: run.code)
@@ -161,10 +170,8 @@ def test_postgres_stopped_in_the_middle_of_an_up(
 ) -> None:
     running = scenario("shared state: PostgreSQL stopped in the middle of an up")
     world, control = running.world, running.world.control
-    on_postgres(running, postgres)
-    size = 6
-    path = str(world.write_environment("dev", fleet(world, size=size, oauth=1)))
-    control.fault(path=READS, method="GET", status=None, delay_ms=1500, times=None)
+    path = slow_stack(running, postgres)
+    size = SLOW_SIZE
 
     up = start(world, "up", "--env", path, "--format", "json")
     up.wait_until(lambda: logins(world) >= 1)
