@@ -26,6 +26,7 @@ from tests.resilience.support import (
     start,
     verified,
 )
+from tests.support.e2e import Run
 from tests.support.echoes import found_forms
 from tests.support.postgres import PostgresServer, running_postgres, state_blobs
 
@@ -89,7 +90,7 @@ def assert_database_clean(running: Scenario, postgres: PostgresServer) -> None:
     assert hits == [], f"secret values in the database: {hits}"
 
 
-def finish(running: Scenario, watched: Watched) -> Any:
+def finish(running: Scenario, watched: Watched) -> Run:
     """Wait for a background command; check it left no process behind."""
     done = watched.finish()
     survivors = watched.survivors()
