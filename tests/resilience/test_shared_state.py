@@ -207,3 +207,31 @@ def test_postgres_stopped_in_the_middle_of_an_up(
     assert sorted(recorded(postgres, "dev")) == [source_id(i) for i in range(size)]
     assert_database_clean(running, postgres)
     running.sessions_left(0)
+
+
+def test_a_new_database_first_used_by_two_runs_at_once(
+    postgres: PostgresServer, scenario: ScenarioFactory
+) -> None:
+    """On first use the engine creates its table; a run that loses that race to another
+    (PostgreSQL: "duplicate key value violates unique constraint", 23505) opens the stack
+    again instead of failing. The race is made certain: a transaction creates the table and
+    commits only once the run waits on it."""
+    running = scenario("shared state: a new database first used by two runs at once")
+    world = running.world
+    on_postgres(running, postgres)
+    path = str(world.write_environment("dev", fleet(world, size=2, oauth=1)))
+    with postgres.session(DATABASE) as other:
+        other.run("BEGIN")
+        other.run(
+            "CREATE TABLE pulumi_state (key TEXT PRIMARY KEY, data JSON NOT NULL, "
+            "updated_at TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT now())"
+        )
+        up = start(world, "up", "--env", path, "--format", "json")
+        up.wait_until(lambda: postgres.waiting_on_locks(DATABASE) > 0)
+        other.run("COMMIT")
+    done = finish(running, up)
+    assert done.code == 0, done.output
+    assert changes(done)["create"] == 2, done.stdout
+    assert sorted(recorded(postgres, "dev")) == ["ds-00", "ds-01"]
+    assert_database_clean(running, postgres)
+    running.sessions_left(0)

@@ -210,6 +210,31 @@ class PostgresServer:
         """``pg_dump`` of ``database`` as SQL text (every table's rows included)."""
         return self._client("pg_dump", "-d", database)
 
+    @contextlib.contextmanager
+    def session(self, database: str = "postgres") -> Iterator[PsqlSession]:
+        """An open psql session: statements run one by one, a transaction spans them."""
+        where = ["-h", str(self.socket_dir), "-p", str(self.port), "-U", SUPERUSER]
+        process = subprocess.Popen(
+            [str(BIN_DIR / "psql"), *where, "-X", "-q", "-A", "-t", "-d", database],
+            env=self.client_env(),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        try:
+            yield PsqlSession(process)
+        finally:
+            stop_process(process, signal.SIGTERM, STOP_TIMEOUT)
+
+    def waiting_on_locks(self, database: str) -> int:
+        """How many sessions of ``database`` wait for a lock now."""
+        sql = (
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+            f"AND datname = '{database}'"
+        )
+        return int(self.psql(sql).strip())
+
     def checkpoint(self, database: str, project: str, stack: str) -> dict[str, Any]:
         """The latest deployment of ``stack`` (``checkpoint.latest``) as the database holds it."""
         key = f"{database}/.pulumi/stacks/{project}/{stack}.json"
@@ -238,6 +263,28 @@ class PostgresServer:
         if done.returncode != 0:
             raise RuntimeError(f"{program} failed ({done.returncode}): {done.stderr.strip()}")
         return done.stdout
+
+
+class PsqlSession:
+    """A psql process reading statements from its stdin (see :meth:`PostgresServer.session`)."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        self.process = process
+
+    def run(self, statement: str) -> None:
+        """Send ``statement`` and wait until psql has run it (a marker echoes back)."""
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.process.stdin.write(f"{statement};\n\\echo done-{id(statement)}\n")
+        self.process.stdin.flush()
+        output = []
+        for line in self.process.stdout:
+            if line.strip() == f"done-{id(statement)}":
+                break
+            output.append(line)
+        else:
+            raise RuntimeError(f"psql ended: {''.join(output)}")
+        if any("ERROR" in line for line in output):
+            raise RuntimeError(f"psql: {''.join(output)}")
 
 
 def state_blobs(dump: str) -> dict[str, str]:
