@@ -88,6 +88,10 @@ LOCK_POLL_SECONDS = 1.0
 UNSAVED = "failed to save snapshot"
 """How the engine reports a checkpoint it could not write to the backend (after retrying the
 write for about 30 seconds)."""
+TABLE_RACE = "failed to create table"
+"""How the engine reports that it could not create its table in a new PostgreSQL database."""
+OPEN_ATTEMPTS = 3
+OPEN_RETRY_SECONDS = 0.5
 STOP_SECONDS = 2.0
 """Seconds between the signals that stop an engine whose backend cannot be written."""
 TAIL_SECONDS = 0.3
@@ -453,7 +457,8 @@ class EngineRunner:
         )
         label = stack_label(self.settings.project, self.settings.stack)
         try:
-            stack: auto.Stack = opener(
+            stack: auto.Stack = _opened(
+                opener,
                 stack_name=self.settings.stack,
                 project_name=self.settings.project,
                 program=self.program,
@@ -908,6 +913,21 @@ def _refreshed(
         after.get("status") if isinstance(after, Mapping) else None
     ) or old.get("secret_versions") != new.get("secret_versions")
     return "updated" if changed else "unchanged"
+
+
+def _opened(opener: Callable[..., auto.Stack], **options: Any) -> auto.Stack:
+    """``opener(**options)``, tried again when the backend's first use lost a race: on a new
+    PostgreSQL database each run creates the engine's table, and one that does it at the same
+    moment as another fails ("duplicate key value violates unique constraint", 23505) although
+    the table is then there."""
+    for _ in range(OPEN_ATTEMPTS - 1):
+        try:
+            return opener(**options)
+        except auto.CommandError as exc:
+            if TABLE_RACE not in str(exc) or "(23505)" not in str(exc):
+                raise
+        time.sleep(OPEN_RETRY_SECONDS)
+    return opener(**options)
 
 
 def _create_or_select(**options: Any) -> auto.Stack:
