@@ -567,12 +567,14 @@ class EngineRunner:
                 f"give one of: {', '.join(known) or '(none)'}"
             )
 
-    def _target_urns(self) -> dict[str, Any]:
-        """The engine's ``target`` argument for ``--target`` (none: every data source)."""
-        if not self.settings.targets:
+    def _target_urns(self, targets: tuple[str, ...] | None = None) -> dict[str, Any]:
+        """The engine's ``target`` argument for ``targets`` (default ``--target``; none:
+        every data source)."""
+        targets = self.settings.targets if targets is None else targets
+        if not targets:
             return {}
         prefix = f"urn:pulumi:{self.settings.stack}::{self.settings.project}::{TYPE_TOKEN}::"
-        return {"target": [prefix + target for target in self.settings.targets]}
+        return {"target": [prefix + target for target in targets]}
 
     # --- operations ---------------------------------------------------------------------------
 
@@ -588,7 +590,10 @@ class EngineRunner:
                     self._prepare()
                     if self.interrupts.first is not None:
                         return self._not_started(operation, "before the engine started")
-                    return self._run_once(operation)
+                    result = self._run_once(operation)
+                    if operation == "up":
+                        self._record_failed_reverifications(result)
+                    return result
                 except EngineError:
                     if self.interrupts.first is not None:  # a signal cut a command short
                         return self._not_started(operation, "before the engine started")
@@ -642,14 +647,46 @@ class EngineRunner:
     def _new_result(self, operation: str, **fields: Any) -> StackResult:
         return StackResult(operation, self.settings.stack, project=self.settings.project, **fields)
 
-    def _run_once(self, operation: str) -> StackResult:
+    def _record_failed_reverifications(self, result: StackResult) -> None:
+        """Record the fresh failures of strict data sources that ``up`` verified again only
+        because their record was not ``ok``: a failed update records nothing, so a refresh
+        of just those data sources records this run's verdict (their inputs are unchanged)."""
+        again = tuple(
+            source.data_source_id
+            for source in result.data_sources
+            if source.status == "failed"
+            and source.action == "update"
+            and not source.diff
+            and source.verification == "failed"
+            and source.recorded_verification not in (None, "ok")
+        )
+        if not again or self.interrupts.first is not None:
+            return
+        self.write(f"recording the failed verification of {', '.join(again)} (refresh)")
+        refreshed = {s.data_source_id: s for s in self._run_once("refresh", again).data_sources}
+        for source in result.data_sources:
+            if source.data_source_id not in again:
+                continue
+            now = refreshed.get(source.data_source_id)
+            if now is not None and now.verification == "failed":
+                source.recorded_verification = now.recorded_verification
+                source.say("info", "the state records this run's failed verification")
+            else:
+                source.say(
+                    "warning",
+                    "this run's failed verification could not be recorded; the state keeps "
+                    f"the earlier {source.recorded_verification} result",
+                )
+
+    def _run_once(self, operation: str, targets: tuple[str, ...] | None = None) -> StackResult:
         progress = Progress(self.environment, operation, self.write)
         channel = self._channel
         assert channel is not None
+        _, start = channel.read()
         callbacks: dict[str, Any] = {
             "on_event": progress,
             "color": "never",
-            **self._target_urns(),
+            **self._target_urns(targets),
         }
         failed = False
         with self._tail(channel):
@@ -677,7 +714,7 @@ class EngineRunner:
                 if not progress.errors and not any(s.messages for s in progress.sources.values()):
                     progress.errors.append(_tail(exc))
                 gc.collect()  # finish the abandoned inline program now (see pulumi_engine notes)
-        progress.verdicts(channel.read()[0])
+        progress.verdicts(channel.read(start)[0])
         pending = self._read_state(progress) if operation != "preview" else set()
         return self._result(operation, progress, failed=failed, pending=pending)
 
