@@ -16,6 +16,7 @@ import json
 import re
 from typing import TYPE_CHECKING, Any
 
+from acumatica_datasource.cli.render.locations import repository_path
 from acumatica_datasource.cli.result import (
     DONE,
     DataSourceResult,
@@ -48,11 +49,18 @@ ICONS = {
 """The icon of a status: of a run, a data source, a verification or a promoted
 environment."""
 
-REGISTER = (
-    "Callback URLs to register in Acumatica (System › Integration › Connected Applications, "
-    "Redirect URIs)"
-)
 _SPECIAL = re.compile(r"([\\`*_\[\]|~#!])")
+APPLIED = {
+    "create": "created",
+    "update": "updated",
+    "delete": "deleted",
+    "same": "unchanged",
+    "failed": "failed",
+    "interrupted": "interrupted",
+}
+"""A key of :attr:`StackResult.changes` in the headline of a run that applies."""
+PLANNED = {**APPLIED, "create": "to create", "update": "to update", "delete": "to delete"}
+"""A key of :attr:`StackResult.changes` in the headline of a preview."""
 _CHANGES_SHOWN = 6
 """Field changes listed per data source (the rest are counted)."""
 
@@ -99,7 +107,7 @@ def _verify(result: VerifyResult) -> str:
         if report.callback_url and report.callback_registered is not True
     ]
     if register:
-        lines += ["", f"**{REGISTER}:**", ""]
+        lines += _register_heading()
         states = {False: "not registered", None: "not checked"}
         lines += [
             f"- {text(description)}: {code(url)} ({states[registered]})"
@@ -153,16 +161,13 @@ def _stack(result: StackResult) -> str:
 def stack_summary(result: StackResult, *, level: int) -> list[str]:
     """The lines of one engine operation's summary, its headline at heading ``level``."""
     state = result.status + (f" by {result.signal}" if result.signal else "")
-    counts = (
-        " · ".join(f"{count} {kind}" for kind, count in result.changes.items() if count)
-        or "no data sources"
-    )
+    words = PLANNED if result.command == "preview" else APPLIED
+    counts = " · ".join(f"{count} {words[kind]}" for kind, count in result.changes.items() if count)
     lines = [
         f"{'#' * level} {ICONS[result.status]} acumatica-ds {result.command} "
         f"{text(result.stack)}: {state}",
         "",
-        f"{'Planned' if result.command == 'preview' else 'Changes'}: {counts}",
-        "",
+        *([counts, ""] if counts else []),
     ]
     rows = [
         [
@@ -170,7 +175,7 @@ def stack_summary(result: StackResult, *, level: int) -> list[str]:
             _source(source.description, source.data_source_id),
             source.status,
             _verification(source),
-            _changes(source.diff),
+            _changes(source),
         ]
         for source in result.data_sources
     ]
@@ -181,7 +186,7 @@ def stack_summary(result: StackResult, *, level: int) -> list[str]:
         if source.callback_url and source.status != "deleted"
     ]
     if register:
-        lines += ["", f"**{REGISTER}:**", ""]
+        lines += _register_heading()
         lines += [f"- {text(s.description)}: {code(s.callback_url or '')}" for s in register]
     for title, severity, icon in (("Failures", "error", "❌"), ("Warnings", "warning", "⚠️")):
         found = [
@@ -216,17 +221,18 @@ def _verification(source: DataSourceResult) -> str:
     return "not run"
 
 
-def _changes(diff: list[FieldChange]) -> str:
-    """The field-level changes, one per line of the cell: ``page_size``: `10` → `20`."""
-    if not diff:
-        return ""
-    shown = [
-        f"{code(change.path)}: {code(_value(change.old))} → {code(_value(change.new))}"
-        for change in diff[:_CHANGES_SHOWN]
-    ]
-    if len(diff) > _CHANGES_SHOWN:
-        shown.append(f"and {len(diff) - _CHANGES_SHOWN} more")
+def _changes(source: DataSourceResult) -> str:
+    """The field-level changes, one per line of the cell (``page_size``: `10` → `20`), and
+    why a data source changes otherwise (a rotated secret, a verification to run again)."""
+    shown = [_change(change) for change in source.diff[:_CHANGES_SHOWN]]
+    if len(source.diff) > _CHANGES_SHOWN:
+        shown.append(f"and {len(source.diff) - _CHANGES_SHOWN} more")
+    shown += [f"_{text(m.text)}_" for m in source.messages if m.severity == "info"]
     return "<br>".join(shown)
+
+
+def _change(change: FieldChange) -> str:
+    return f"{code(change.path)}: {code(_value(change.old))} → {code(_value(change.new))}"
 
 
 def _value(value: Any) -> str:
@@ -248,7 +254,7 @@ def _promote(result: PromoteResult) -> str:
         [
             ICONS[environment.status],
             text(environment.stack),
-            code(environment.file),
+            code(repository_path(environment.file)),
             environment.status.replace("_", " "),
             text(environment.reason or ""),
         ]
@@ -292,6 +298,12 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     return lines
+
+
+def _register_heading() -> list[str]:
+    from acumatica_datasource.verify.oauth import CONNECTED_APPS_FORM
+
+    return ["", f"**Callback URLs to register in Acumatica** ({text(CONNECTED_APPS_FORM)}):", ""]
 
 
 def _sessions(count: int) -> list[str]:

@@ -1,0 +1,144 @@
+"""CI reports of real runs (issue 17): ``verify`` as JUnit XML and Markdown, ``up``,
+``preview`` and ``promote`` as Markdown summaries, the summary appended to
+``$GITHUB_STEP_SUMMARY``; against the sandbox, OpenBao and the real Pulumi engine.
+
+Two environments: ``dev`` verifies and deploys; ``test`` reads a wrong password from Vault
+and uses a callback base URL that the connected application does not list, so both its data
+sources fail verification with what to fix. Every output and file is scanned for the secret
+values (right and wrong), and no Acumatica session stays open. Golden files:
+``tests/cli/golden/`` (``UPDATE_GOLDEN=1`` rewrites them).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from junitparser import Error, Failure, JUnitXml, Skipped
+from tests.cli.goldens import assert_golden, normalized
+from tests.support.e2e import SECRETS, Run, World, e2e_tenant, environment, running_world
+
+from acumatica_datasource.tooling import PulumiCli
+
+WRONG_PASSWORD = "Wrong-Passw0rd-value"
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory, pulumi_cli: PulumiCli) -> Iterator[World]:
+    root = tmp_path_factory.mktemp("reports")
+    secrets = {
+        "acumatica/e2e": SECRETS,
+        "acumatica/e2e-test": {**SECRETS, "password": WRONG_PASSWORD},
+    }
+    with running_world(root, pulumi_cli, vault_secrets=secrets, tenant=e2e_tenant()) as world:
+        world.secrets.add(WRONG_PASSWORD)
+        world.extra_env.update(GITHUB_WORKSPACE=str(root), GITHUB_STEP_SUMMARY="")
+        world.write_environment("dev", environment(world))
+        test = environment(world, "test", callback_base_url="https://bi-test.example.com")
+        test["data_sources"][0]["authentication"]["password"]["vault"]["path"] = (
+            "acumatica/e2e-test"
+        )
+        world.write_environment("test", test)
+        yield world
+        assert world.control.open_sessions() == 0, "a run left an Acumatica session open"
+
+
+def summary_file(world: World, name: str) -> Path:
+    """A fresh ``$GITHUB_STEP_SUMMARY`` for the next commands."""
+    path = world.root / f"{name}.summary.md"
+    world.extra_env["GITHUB_STEP_SUMMARY"] = str(path)
+    return path
+
+
+def keep(world: World, path: Path) -> str:
+    """A file a command wrote, kept for the secret scan."""
+    text = path.read_text(encoding="utf-8")
+    world.record(Run([str(path)], 0, text, ""))
+    return text
+
+
+def test_verify_writes_junit_per_file_and_the_step_summary(world: World) -> None:
+    summary = summary_file(world, "verify")
+    junit = world.root / "reports" / "verify.xml"
+    dev, test = world.root / "dev.yaml", world.root / "test.yaml"
+    run = world.acumatica_ds(
+        "verify", str(dev), str(test), "--format", "junit", "--junit", str(junit)
+    )
+    assert run.code == 1, run.output
+    assert "2 of 4 data sources passed" not in run.stdout  # the notes stay on stderr
+    written = keep(world, junit)
+    assert written == run.stdout, "--junit FILE holds the same report as --format junit"
+
+    xml = JUnitXml.fromstring(written)
+    suites = list(xml)
+    assert [suite.name for suite in suites] == ["dev.yaml", "test.yaml"]
+    assert (xml.tests, xml.failures, xml.errors, xml.skipped) == (4, 2, 0, 0)
+    for suite, environment_name in zip(suites, ("dev", "test"), strict=True):
+        assert suite.tests == 2 and suite.time > 0
+        cases = list(suite)
+        assert [case.classname for case in cases] == [environment_name] * 2
+        assert [case.name for case in cases] == ["ERP (Basic)", "ERP (OAuth)"]
+        assert all(case.time > 0 for case in cases)
+        assert all(re.search(r"^ok +discovery ", case.system_out, re.M) for case in cases)
+    passed, _ = suites[0]
+    assert passed.is_passed and "callback URL: " not in passed.system_out
+    basic, oauth = suites[1]
+    (failure,) = basic.result
+    assert isinstance(failure, Failure) and failure.message.startswith("login: ")
+    assert "Invalid credentials" in failure.message
+    (failure,) = oauth.result
+    assert isinstance(failure, Failure) and failure.type == "callback_url"
+    assert "https://bi-test.example.com/oauth/callback/erp-oauth is not a Redirect URI" in (
+        failure.text
+    )
+    assert "add it in Acumatica" in failure.text  # the fix
+    assert not any(isinstance(r, Error | Skipped) for case in (basic, oauth) for r in case.result)
+    assert_golden("verify.junit.xml", written)
+
+    markdown = keep(world, summary)
+    assert markdown.startswith("### ❌ acumatica-ds verify: 2 of 4 data sources failed\n")
+
+    # --format markdown prints the same summary; --no-summary leaves the file alone
+    again = world.acumatica_ds(
+        "verify", str(dev), str(test), "--format", "markdown", "--no-summary"
+    )
+    assert again.code == 1, again.output
+    assert keep(world, summary) == markdown
+    assert normalized(again.stdout) == normalized(markdown)
+    assert_golden("verify.md", again.stdout)
+    assert world.secret_hits() == []
+
+
+@pytest.mark.engine
+def test_stack_commands_write_markdown_summaries(world: World) -> None:
+    dev, test = world.root / "dev.yaml", world.root / "test.yaml"
+    summary = summary_file(world, "up")
+    up = world.acumatica_ds("up", "--env", str(dev), "--format", "json")
+    assert up.code == 0, up.output
+    assert up.result["changes"]["create"] == 2  # JSON on stdout, the summary in the file
+    appended = keep(world, summary)
+    assert appended.startswith("### ✅ acumatica-ds up dev: succeeded\n")
+    assert "- ERP (OAuth): `https://bi.example.com/oauth/callback/erp-oauth`" in appended
+
+    document = environment(world)
+    document["data_sources"][0]["page_size"] = 25
+    world.write_environment("dev", document)
+    summary = summary_file(world, "preview")
+    preview = world.acumatica_ds("preview", "--env", str(dev), "--format", "markdown")
+    assert preview.code == 0, preview.output
+    assert "`page_size`: `10` → `25`" in preview.stdout
+    assert keep(world, summary).rstrip() == preview.stdout.rstrip()
+    assert_golden("preview.md", preview.stdout)
+
+    summary = summary_file(world, "promote")
+    promote = world.acumatica_ds(
+        "promote", str(dev), str(test), "--format", "markdown", "--no-summary"
+    )
+    assert promote.code == 1, promote.output
+    assert not summary.exists()
+    assert "| ✅ | dev | `dev.yaml` | applied |" in promote.stdout
+    assert "| ❌ | test | `test.yaml` | failed |" in promote.stdout
+    assert_golden("promote.md", promote.stdout)
+    assert world.secret_hits() == []
