@@ -12,6 +12,8 @@ values (right and wrong), and no Acumatica session stays open. Golden files:
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -142,3 +144,55 @@ def test_stack_commands_write_markdown_summaries(world: World) -> None:
     assert "| ❌ | test | `test.yaml` | failed |" in promote.stdout
     assert_golden("promote.md", promote.stdout)
     assert world.secret_hits() == []
+
+
+def test_a_command_that_cannot_start_still_reports(tmp_path: Path) -> None:
+    """An invalid file: the JUnit report has one test case in error with every problem, and
+    the step summary says why, so a pipeline's reports are never silently empty."""
+    bad = tmp_path / "dev.yaml"
+    bad.write_text("environment: dev\ndata_sources:\n  - description: ERP\n    page_size: 0\n")
+    summary, junit = tmp_path / "summary.md", tmp_path / "verify.xml"
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "GITHUB_WORKSPACE": str(tmp_path),
+        "GITHUB_STEP_SUMMARY": str(summary),
+    }
+    run = subprocess.run(
+        [sys.executable, "-m", "acumatica_datasource", "verify", str(bad), "--junit", str(junit)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert run.returncode == 1, run.stderr
+    assert "dev.yaml:4: data_sources[0].page_size: must be at least 1" in run.stderr
+    xml = JUnitXml.fromfile(str(junit))
+    assert (xml.tests, xml.errors) == (1, 1)
+    ((case,),) = (list(suite) for suite in xml)
+    (error,) = case.result
+    assert isinstance(error, Error) and error.type == "invalid"
+    assert "dev.yaml:4: data_sources[0].page_size: must be at least 1" in error.text
+    assert summary.read_text().startswith("### ❌ acumatica-ds verify: failed (invalid)\n")
+    assert "- `dev.yaml:4`: `data_sources[0].page_size`: must be at least 1" in summary.read_text()
+
+    # no passphrase: the JSON error on stdout, the summary in the file
+    summary.unlink()
+    env["PULUMI_CONFIG_PASSPHRASE"] = ""
+    bad.write_text(
+        "environment: dev\ndata_sources:\n  - description: ERP\n"
+        "    url: https://acme.acumatica.com\n    company: ACME\n"
+        "    authentication: {strategy: basic, username: u, password: {env: ERP_PASSWORD}}\n"
+    )
+    up = subprocess.run(
+        [sys.executable, "-m", "acumatica_datasource", "up", "--env", str(bad), "--format", "json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert up.returncode == 2, up.stderr
+    assert '"kind": "environment"' in up.stdout.splitlines()[-1]
+    assert summary.read_text().startswith("### ❌ acumatica-ds up: failed (environment)\n")
+    assert "PULUMI_CONFIG_PASSPHRASE is empty" in summary.read_text()

@@ -179,6 +179,24 @@ def error_document(command: str | None, kind: str, message: str, **extra: Any) -
     }
 
 
+@dataclass
+class FailedCommand:
+    """A command that failed before it could do its work (an invalid or unreadable file, no
+    passphrase, a locked stack): what the CI formats report instead of a result."""
+
+    command: str
+    kind: str
+    """The error's kind (``usage``, ``invalid``, ``locked``...; see :func:`error_document`)."""
+    message: str
+    problems: list[Problem] = field(default_factory=list)
+    """The problems of invalid files, one by one."""
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON form."""
+        extra = {"problems": [p.as_dict() for p in self.problems]} if self.problems else {}
+        return error_document(self.command, self.kind, self.message, **extra)
+
+
 def left_open(count: int) -> str:
     """The message about sessions a login may have left open."""
     sessions = "a session" if count == 1 else f"{count} sessions"

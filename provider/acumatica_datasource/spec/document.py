@@ -99,9 +99,7 @@ def validate_file(path: str | os.PathLike[str]) -> ValidationResult:
         data = Path(name).read_bytes()
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
-        problem = Problem(
-            name, 1, ROOT_PATH, f"cannot read the file: {reason}", "unreadable-file"
-        )
+        problem = Problem(name, 1, ROOT_PATH, f"cannot read the file: {reason}", "unreadable-file")
         return ValidationResult(name, None, [problem], unreadable=True, files=[name])
     return validate_text(data, name)
 

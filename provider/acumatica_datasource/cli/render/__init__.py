@@ -30,13 +30,15 @@ from acumatica_datasource import environment_variables as variables
 
 if TYPE_CHECKING:
     from acumatica_datasource.cli.result import (
+        FailedCommand,
         PromoteResult,
         StackResult,
         ValidateResult,
         VerifyResult,
     )
+    from acumatica_datasource.errors import AcumaticaDataSourceError
 
-    Result = ValidateResult | VerifyResult | StackResult | PromoteResult
+    Result = ValidateResult | VerifyResult | StackResult | PromoteResult | FailedCommand
 
 _STACK = ("text", "json", "markdown")
 FORMATS: dict[str, tuple[str, ...]] = {
@@ -92,7 +94,7 @@ def render(result: Result, format_: str) -> str:
     return text
 
 
-def deliver(result: Result, args: argparse.Namespace) -> bool:
+def deliver(result: Result, args: argparse.Namespace, *, stdout: bool = True) -> bool:
     """Print ``result`` in ``args.format`` on stdout, write the ``--junit`` file and append
     the Markdown summary to ``$GITHUB_STEP_SUMMARY``. False when a file could not be written
     (said on stderr; the command's output is complete all the same)."""
@@ -103,10 +105,24 @@ def deliver(result: Result, args: argparse.Namespace) -> bool:
     summary = step_summary(args)
     if summary is not None:
         written &= _write(summary, render(result, "markdown") + "\n\n", variables.STEP_SUMMARY)
-    text = render(result, args.format)
+    text = render(result, args.format) if stdout else ""
     if text:
         print(text, flush=True)
     return written
+
+
+def deliver_failure(
+    command: str, error: AcumaticaDataSourceError, args: argparse.Namespace
+) -> None:
+    """Report a command that failed before it had a result in the CI formats: as the
+    ``--format`` (Markdown or JUnit; text and JSON are printed by the caller), in the
+    ``--junit`` file and in ``$GITHUB_STEP_SUMMARY``, so a pipeline's report says why."""
+    from acumatica_datasource.cli.result import FailedCommand
+
+    failed = FailedCommand(command, error.kind, str(error), list(getattr(error, "problems", [])))
+    printed = getattr(args, "format", "text") in ("markdown", "junit")
+    if printed or getattr(args, "junit", None) or step_summary(args):
+        deliver(failed, args, stdout=printed)
 
 
 def step_summary(args: argparse.Namespace) -> Path | None:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Literal
 
 from acumatica_datasource.cli.render.locations import repository_path
 from acumatica_datasource.cli.render.text import check_line
-from acumatica_datasource.cli.result import VerifiedFile, VerifyResult
+from acumatica_datasource.cli.result import FailedCommand, VerifiedFile, VerifyResult
 
 if TYPE_CHECKING:
     from acumatica_datasource.verify import Report
@@ -37,6 +37,29 @@ def _verify(result: VerifyResult) -> str:
     root.set("time", _seconds(sum(verified.duration_ms for verified in result.files)))
     root.extend(_suite(verified) for verified in result.files)
     ET.indent(root)
+    return _document(root)
+
+
+@render.register(FailedCommand)
+def _failed(result: FailedCommand) -> str:
+    """One test case in error, so a CI's test report says why there are no others."""
+    counts = {"tests": "1", "failures": "0", "errors": "1", "skipped": "0"}
+    root = ET.Element("testsuites", {"name": f"acumatica-ds {result.command}", **counts})
+    suite = ET.SubElement(root, "testsuite", {"name": f"acumatica-ds {result.command}", **counts})
+    case = ET.SubElement(suite, "testcase", classname="acumatica-ds", name=result.command)
+    first = result.message.splitlines()[0] if result.message else result.kind
+    error = ET.SubElement(case, "error", message=first, type=result.kind)
+    error.text = (
+        "\n".join(
+            f"{repository_path(p.file)}:{p.line}: {p.path}: {p.message}" for p in result.problems
+        )
+        or result.message
+    )
+    ET.indent(root)
+    return _document(root)
+
+
+def _document(root: ET.Element) -> str:
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode")
 
 

@@ -20,6 +20,7 @@ from acumatica_datasource.cli.render.locations import repository_path
 from acumatica_datasource.cli.result import (
     DONE,
     DataSourceResult,
+    FailedCommand,
     FieldChange,
     PromoteResult,
     StackResult,
@@ -49,7 +50,8 @@ ICONS = {
 """The icon of a status: of a run, a data source, a verification or a promoted
 environment."""
 
-_SPECIAL = re.compile(r"([\\`*_\[\]|~#!])")
+_SPECIAL = re.compile(r"([\\`*\[\]|~#!]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9]))")
+"""Characters that start Markdown (``_`` only at a word's edge: inside a word it is text)."""
 APPLIED = {
     "create": "created",
     "update": "updated",
@@ -266,6 +268,22 @@ def _promote(result: PromoteResult) -> str:
     for environment in result.environments:
         if environment.result is not None:
             lines += ["", *stack_summary(environment.result, level=4)]
+    return "\n".join(lines)
+
+
+# --- a command that could not start -----------------------------------------------------------
+
+
+@render.register(FailedCommand)
+def _failed(result: FailedCommand) -> str:
+    lines = [f"### ❌ acumatica-ds {result.command}: failed ({text(result.kind)})", ""]
+    if result.problems:
+        lines += [
+            f"- {code(f'{repository_path(p.file)}:{p.line}')}: {code(p.path)}: {text(p.message)}"
+            for p in result.problems
+        ]
+    else:
+        lines.append(text(result.message))
     return "\n".join(lines)
 
 
