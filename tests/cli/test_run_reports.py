@@ -146,6 +146,18 @@ def test_stack_commands_write_markdown_summaries(world: World) -> None:
     assert world.secret_hits() == []
 
 
+def command_line(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """``acumatica-ds ARGS`` with only ``env`` (no servers: the command fails early)."""
+    return subprocess.run(
+        [sys.executable, "-m", "acumatica_datasource", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
 def test_a_command_that_cannot_start_still_reports(tmp_path: Path) -> None:
     """An invalid file: the JUnit report has one test case in error with every problem, and
     the step summary says why, so a pipeline's reports are never silently empty."""
@@ -157,14 +169,7 @@ def test_a_command_that_cannot_start_still_reports(tmp_path: Path) -> None:
         "GITHUB_WORKSPACE": str(tmp_path),
         "GITHUB_STEP_SUMMARY": str(summary),
     }
-    run = subprocess.run(
-        [sys.executable, "-m", "acumatica_datasource", "verify", str(bad), "--junit", str(junit)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    run = command_line(env, "verify", str(bad), "--junit", str(junit))
     assert run.returncode == 1, run.stderr
     assert "dev.yaml:4: data_sources[0].page_size: must be at least 1" in run.stderr
     xml = JUnitXml.fromfile(str(junit))
@@ -184,14 +189,7 @@ def test_a_command_that_cannot_start_still_reports(tmp_path: Path) -> None:
         "    url: https://acme.acumatica.com\n    company: ACME\n"
         "    authentication: {strategy: basic, username: u, password: {env: ERP_PASSWORD}}\n"
     )
-    up = subprocess.run(
-        [sys.executable, "-m", "acumatica_datasource", "up", "--env", str(bad), "--format", "json"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    up = command_line(env, "up", "--env", str(bad), "--format", "json")
     assert up.returncode == 2, up.stderr
     assert '"kind": "environment"' in up.stdout.splitlines()[-1]
     assert summary.read_text().startswith("### ❌ acumatica-ds up: failed (environment)\n")
