@@ -6,10 +6,12 @@ named in stack config, for users who run `pulumi up` themselves.
 
 import pulumi
 
-from acumatica_datasource import declare_environment
+from acumatica_datasource.resource import declare, export_data_sources, read_environment
 
 config = pulumi.Config("acumatica")
-resources = declare_environment(config.require("environmentFile"))
+environment = read_environment(config.require("environmentFile"))
+resources = declare(environment)
+export_data_sources(environment, resources)  # one stack output per data source, by id
 pulumi.export(
     "data_sources",
     {

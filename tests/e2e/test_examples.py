@@ -121,6 +121,12 @@ def test_root_pulumi_program(engine: EngineSandbox, site: Sandbox, tmp_path: Pat
     assert outputs["data_sources"].value == {
         "erp": {"description": "ERP", "verification": "ok", "callback_url": None}
     }
+    published = outputs["erp"]  # each data source is a stack output named by its id
+    assert not published.secret
+    assert published.value["data_source_id"] == "erp"
+    assert published.value["verification"]["status"] == "ok"
+    assert published.value["connection_string_template"].startswith(f"URL={site.url};")
+    assert "connection_strings" not in outputs  # none exposes its connection string
     stack.destroy()
 
 

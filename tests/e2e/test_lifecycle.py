@@ -52,6 +52,9 @@ def test_lifecycle(world: World) -> None:
     assert update.code == 0, update.stderr
     assert update.result["changes"] == {**NONE, "update": 1, "same": 1}
     assert "page_size" in update.stderr
+    assert by_id(update.result)["erp-basic"]["diff"] == [
+        {"path": "page_size", "old": 10, "new": 20, "kind": "update"}
+    ]
 
     world.vault.put("acumatica/e2e", {**SECRETS, "password": "E2e-Rotated-Passw0rd"})
     world.control.patch_user("nectari", password="E2e-Rotated-Passw0rd")

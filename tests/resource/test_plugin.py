@@ -506,3 +506,24 @@ def test_approle_credentials_from_the_secret_configuration(
         texts.append(process.stderr())
         assert not [text for text in texts if secret_id in text or PASSWORD in text]
     assert control.open_sessions() == 0
+
+
+@pytest.mark.usefixtures("world")
+def test_a_credential_extra_property_is_a_reference_rendered_as_a_placeholder(
+    plugin: PluginProcess, sandbox: Sandbox
+) -> None:
+    """Issue 12, point 8, through the plugin: a literal credential among the extra
+    properties is refused at check; a Vault reference is recorded as its placeholder."""
+    literal = basic_inputs(sandbox.url, extraConnectionProperties={"ProxyPassword": "Lit-3x"})
+    _, failures = plugin.check(literal)
+    assert any(r.startswith("extraConnectionProperties.ProxyPassword") for _, r in failures), (
+        failures
+    )
+    assert "Lit-3x" not in str(failures)
+    props = basic_inputs(
+        sandbox.url, extraConnectionProperties={"ProxyPassword": vault("password"), "X": "1"}
+    )
+    _, outputs = plugin.up(props)
+    template = outputs["connectionStringTemplate"]
+    assert f"ProxyPassword={{{{vault:secret/{VAULT_PATH}#password}}}};" in template, template
+    assert PASSWORD not in str(outputs)

@@ -3,10 +3,17 @@ file's name and its ``environment`` disagree (a stage file copied from another s
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from tests.spec.support import check, environment, only_problem
 
-from acumatica_datasource.spec import DEFAULT_PROJECT, environment_name_mismatch
+from acumatica_datasource.spec import (
+    DEFAULT_PROJECT,
+    environment_name_mismatch,
+    project_problem,
+    validate_file,
+)
 
 
 def test_project_defaults_to_the_historic_project_name() -> None:
@@ -82,3 +89,28 @@ def test_names_that_disagree(file: str, environment: str, stage: str) -> None:
     name = file.rsplit("/", 1)[-1]
     assert message.startswith(f"{name} is named for stage '{stage}' but says environment: ")
     assert message.endswith("correct environment or rename the file")
+
+
+def test_project_problem_applies_the_rule_of_the_project_key() -> None:
+    assert project_problem("bi-acme") is None
+    for name in ("bi acme", "..", "x" * 101):
+        problem = project_problem(name)
+        checked = only_problem(check(environment(project=name)))
+        assert problem == checked[1], name
+
+
+def test_a_valid_file_tells_whether_its_name_disagrees_with_its_environment(
+    tmp_path: Path,
+) -> None:
+    text = "# copied from dev.yaml\nenvironment: dev\ndata_sources: []\n"
+    (tmp_path / "prod.yaml").write_text(text)
+    (tmp_path / "dev.yaml").write_text(text)
+    problem = validate_file(tmp_path / "prod.yaml").name_mismatch()
+    assert problem is not None
+    assert (problem.file, problem.line, problem.path) == (
+        str(tmp_path / "prod.yaml"),
+        2,
+        "environment",
+    )
+    assert problem.message.startswith("prod.yaml is named for stage 'prod'")
+    assert validate_file(tmp_path / "dev.yaml").name_mismatch() is None

@@ -32,6 +32,7 @@ from tests.support.sandbox import Control, running_sandbox
 
 from acumatica_datasource.resource import TYPE_TOKEN
 from acumatica_datasource.sandbox import Sandbox
+from acumatica_datasource.spec import DEFAULT_PROJECT
 from acumatica_datasource.tooling import PulumiCli
 
 PASSPHRASE = "e2e-passphrase"
@@ -132,15 +133,19 @@ class World:
         env["PULUMI_SKIP_UPDATE_CHECK"] = "true"
         return env
 
-    def workspaces(self) -> list[Path]:
-        workspaces = self.state_dir / ".workspaces"
-        return sorted(workspaces.iterdir()) if workspaces.exists() else []
+    def workspace(self, stack: str, project: str = DEFAULT_PROJECT) -> Path:
+        """The local workspace ``acumatica-ds`` keeps for a stack of a project."""
+        return self.state_dir / ".workspaces" / project / stack
 
-    def export(self, stack: str) -> dict[str, Any]:
+    def workspaces(self) -> list[Path]:
+        """Every stack's workspace (``.workspaces/PROJECT/STACK``)."""
+        return sorted(p for p in (self.state_dir / ".workspaces").glob("*/*") if p.is_dir())
+
+    def export(self, stack: str, project: str = DEFAULT_PROJECT) -> dict[str, Any]:
         """``pulumi stack export`` of ``stack`` (the deployment's JSON)."""
         exported = subprocess.run(
             [str(self.cli.pulumi), "stack", "export", "--stack", stack],
-            cwd=self.state_dir / ".workspaces" / stack,
+            cwd=self.workspace(stack, project),
             env=self.pulumi_env(),
             capture_output=True,
             text=True,
@@ -149,9 +154,9 @@ class World:
         result: dict[str, Any] = json.loads(exported.stdout)
         return result
 
-    def resources(self, stack: str) -> dict[str, dict[str, Any]]:
+    def resources(self, stack: str, project: str = DEFAULT_PROJECT) -> dict[str, dict[str, Any]]:
         """The recorded data sources of ``stack`` by id: their inputs and outputs."""
-        deployment = self.export(stack).get("deployment") or {}
+        deployment = self.export(stack, project).get("deployment") or {}
         return {
             str(r["urn"]).rsplit("::", 1)[-1]: {
                 "inputs": r.get("inputs"),

@@ -38,6 +38,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "refresh": ("stack_cmd", "verify again and record what changed in the world"),
     "destroy": ("stack_cmd", "remove an environment's data sources from the stack"),
     "promote": ("promote_cmd", "apply environment files in order, stopping at a failure"),
+    "output": ("output_cmd", "print the recorded outputs of an environment's data sources"),
     "sandbox": ("sandbox_cmd", "run the local Acumatica sandbox"),
 }
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import json
 import os
 import shutil
 import signal
@@ -37,21 +38,23 @@ from acumatica_datasource.cli.locks import LockHolder, file_lock_holders, holder
 from acumatica_datasource.cli.output import ticking
 from acumatica_datasource.cli.result import (
     DONE,
+    SECRET,
     DataSourceResult,
     FieldChange,
     StackResult,
     left_open,
+    stack_label,
 )
 from acumatica_datasource.errors import AcumaticaDataSourceError, EnvironmentProblem
-from acumatica_datasource.resource import TYPE_TOKEN, declare
-from acumatica_datasource.resource.lifecycle import property_changes
-from acumatica_datasource.resource.properties import UNKNOWN
+from acumatica_datasource.resource import TYPE_TOKEN, declare, export_data_sources
+from acumatica_datasource.resource.lifecycle import ROTATION_UNCHECKED, property_changes
+from acumatica_datasource.resource.outputs import is_fingerprint, upgrade
+from acumatica_datasource.resource.properties import UNKNOWN, is_secret_path
 from acumatica_datasource.resource.run_channel import RunChannel
-from acumatica_datasource.spec import Environment
+from acumatica_datasource.spec import DEFAULT_PROJECT, Environment
 from acumatica_datasource.tooling import PulumiCli, ensure_pulumi_cli, offline_environment
 from acumatica_datasource.verify import Waiting
 
-PROJECT = "acumatica-datasources"
 DEFAULT_STATE_DIR = ".acumatica-ds/state"
 DONE_BY_STEP = {
     "create": "created",
@@ -116,6 +119,8 @@ class EngineSettings:
 
     state_dir: Path
     stack: str
+    project: str = DEFAULT_PROJECT
+    """The Pulumi project of the stack (the environment's ``project``, or ``--project``)."""
     sessions_per_site: int | None = None
     clear_pending: bool = False
     force: bool = False
@@ -141,6 +146,10 @@ class Progress:
             for source in environment.data_sources
         }
         self.errors: list[str] = []
+        self.warnings: list[str] = []
+        """Warnings of the engine about no data source in particular."""
+        self.unchecked: list[str] = []
+        """The data sources whose secrets' rotation could not be checked (Vault failed)."""
         self.old_outputs: dict[str, dict[str, Any]] = {}
         self.new_outputs: dict[str, dict[str, Any]] = {}
 
@@ -230,6 +239,8 @@ class Progress:
                 source.say("warning", message)
         elif diagnostic.severity == "error":
             self.errors.append(message)
+        elif diagnostic.severity == "warning":
+            self.warnings.append(message)
         for line in message.splitlines():
             self.write(f"    {line}")
 
@@ -255,6 +266,10 @@ class Progress:
                     source.say("error", str(event.get("summary", "")))
             elif kind == "warning":
                 source.say("warning", str(event.get("message", "")))
+                if event.get("topic") == ROTATION_UNCHECKED and source.data_source_id not in (
+                    self.unchecked
+                ):
+                    self.unchecked.append(source.data_source_id)
 
 
 def _step(op: Any) -> str:
@@ -274,7 +289,9 @@ def _callback_change(old: Mapping[str, Any], new: Mapping[str, Any]) -> tuple[st
 
 
 def _field_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[FieldChange]:
-    """The changed fields between recorded outputs and new inputs, deepest path first."""
+    """The changed input fields between recorded outputs and new inputs, at the deepest path
+    where they differ; a secret value (a Pulumi secret, or its recorded fingerprint) is shown
+    as :data:`~.result.SECRET` (a secret reference is no secret and is shown)."""
     changes = []
     for change in property_changes(old, new):
         if not change.input:
@@ -283,11 +300,20 @@ def _field_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Field
             FieldChange(
                 ".".join(change.path),
                 change.kind,
-                old=_at(old, change.path),
-                new=_known(_at(new, change.path)),
+                old=_shown(change.path, _at(old, change.path)),
+                new=_shown(change.path, _known(_at(new, change.path))),
             )
         )
     return changes
+
+
+def _shown(path: tuple[str, ...], value: Any) -> Any:
+    """``value`` at ``path`` as a diff may show it: a secret value becomes ``[secret]``."""
+    if value is None or not is_secret_path(path):
+        return value
+    if isinstance(value, Mapping) and not is_fingerprint(value):
+        return value  # a reference: {vault: ...} or {env: ...}
+    return SECRET
 
 
 def _at(values: Mapping[str, Any], path: tuple[str, ...]) -> Any:
@@ -346,8 +372,10 @@ class EngineRunner:
         self._channel: RunChannel | None = None
 
     def program(self) -> None:
-        """The inline program: the environment's data sources and a summary export."""
+        """The inline program: the environment's data sources, a stack output of each (see
+        :func:`~acumatica_datasource.resource.export_data_sources`) and a summary."""
         resources = declare(self.environment)
+        export_data_sources(self.environment, resources)
         pulumi.export(
             "data_sources",
             {
@@ -361,37 +389,79 @@ class EngineRunner:
         )
 
     @property
+    def workspace(self) -> Path:
+        """The stack's local workspace directory (its ``Pulumi.yaml`` and stack settings; the
+        state itself is in the backend): ``STATE_DIR/.workspaces/PROJECT/STACK``."""
+        return self.settings.state_dir / ".workspaces" / self.settings.project / self.settings.stack
+
+    @property
     def stack(self) -> auto.Stack:
         """The stack, created on first use."""
         if self._stack is None:
-            work_dir = self.settings.state_dir / ".workspaces" / self.settings.stack
-            work_dir.mkdir(parents=True, exist_ok=True)
-            options = auto.LocalWorkspaceOptions(
-                work_dir=str(work_dir),
-                pulumi_home=self.env["PULUMI_HOME"],
-                env_vars=self.env,
-                project_settings=auto.ProjectSettings(name=PROJECT, runtime="python"),
-                pulumi_command=self.engine,
-            )
-            try:
-                self._stack = auto.create_or_select_stack(
-                    stack_name=self.settings.stack,
-                    project_name=PROJECT,
-                    program=self.program,
-                    opts=options,
-                )
-            except auto.CommandError as exc:
-                raise EngineError(
-                    f"cannot open stack {self.settings.stack}: {_tail(exc)}"
-                ) from None
+            self._stack = self._open(auto.create_or_select_stack)
         return self._stack
+
+    def _open(self, opener: Callable[..., auto.Stack]) -> auto.Stack:
+        """The stack, opened with ``auto.create_or_select_stack`` or ``auto.select_stack``."""
+        work_dir = self.workspace
+        work_dir.mkdir(parents=True, exist_ok=True)
+        options = auto.LocalWorkspaceOptions(
+            work_dir=str(work_dir),
+            pulumi_home=self.env["PULUMI_HOME"],
+            env_vars=self.env,
+            project_settings=auto.ProjectSettings(name=self.settings.project, runtime="python"),
+            pulumi_command=self.engine,
+        )
+        label = stack_label(self.settings.project, self.settings.stack)
+        try:
+            stack: auto.Stack = opener(
+                stack_name=self.settings.stack,
+                project_name=self.settings.project,
+                program=self.program,
+                opts=options,
+            )
+        except auto.StackNotFoundError:
+            raise EngineError(
+                f"stack {label} (project {self.settings.project}) does not exist in this state "
+                "backend: nothing was deployed to it yet. Run up first, or check --stack, "
+                "--project and the backend (PULUMI_BACKEND_URL, --state)"
+            ) from None
+        except auto.CommandError as exc:
+            raise EngineError(f"cannot open stack {label}: {_tail(exc)}") from None
+        return stack
+
+    def recorded_outputs(self) -> dict[str, dict[str, Any]]:
+        """The outputs the stack records for each data source, by id, in the current shape
+        (:func:`~acumatica_datasource.resource.outputs.upgrade`), a secret output's value in
+        clear (the caller decides what to show). Reads the stack without taking its lock or
+        creating it (a stack that does not exist is an :class:`EngineError`)."""
+        stack = self._open(auto.select_stack)
+        try:
+            deployment = stack.export_stack().deployment or {}
+        except auto.CommandError as exc:
+            raise EngineError(
+                f"cannot read stack {stack_label(self.settings.project, self.settings.stack)}: "
+                f"{_tail(exc)}"
+            ) from None
+        recorded: dict[str, dict[str, Any]] = {}
+        for resource in deployment.get("resources") or []:
+            if resource.get("type") != TYPE_TOKEN or resource.get("delete"):
+                continue
+            outputs = _revealed(resource.get("outputs") or {})
+            try:
+                recorded[_name(resource.get("urn"))] = upgrade(outputs)
+            except ValueError as exc:  # recorded by a newer provider
+                raise EngineError(f"{_name(resource.get('urn'))}: {exc}") from None
+        return recorded
 
     # --- locks and interrupted deployments ---------------------------------------------------
 
     def _holders(self) -> list[LockHolder] | None:
         """The holders of the stack's lock, as the lock files say (None: not a ``file://``
         backend, so only the engine can tell)."""
-        return file_lock_holders(self.env["PULUMI_BACKEND_URL"], PROJECT, self.settings.stack)
+        return file_lock_holders(
+            self.env["PULUMI_BACKEND_URL"], self.settings.project, self.settings.stack
+        )
 
     def _judge(self, holders: list[LockHolder]) -> None:
         """Decide about a held lock: wait (:class:`_Busy`), refuse, or remove a dead run's."""
@@ -533,7 +603,7 @@ class EngineRunner:
             shutil.rmtree(directory, ignore_errors=True)
 
     def _not_started(self, operation: str, when: str) -> StackResult:
-        result = StackResult(operation, self.settings.stack, status="interrupted")
+        result = self._new_result(operation, status="interrupted")
         result.signal = self.interrupts.describe()
         for source in self.environment.data_sources:
             result.data_sources.append(
@@ -541,6 +611,9 @@ class EngineRunner:
             )
         result.say("warning", f"interrupted by {result.signal} {when}: nothing was run")
         return result
+
+    def _new_result(self, operation: str, **fields: Any) -> StackResult:
+        return StackResult(operation, self.settings.stack, project=self.settings.project, **fields)
 
     def _run_once(self, operation: str) -> StackResult:
         progress = Progress(self.environment, operation, self.write)
@@ -633,7 +706,7 @@ class EngineRunner:
     ) -> StackResult:
         interrupted = self.interrupts.first is not None
         done = PREVIEWED if operation == "preview" else DONE
-        result = StackResult(operation, self.settings.stack)
+        result = self._new_result(operation)
         for data_source_id, source in progress.sources.items():
             if data_source_id in pending:
                 source.status = "interrupted"  # the state says its operation never ended
@@ -650,6 +723,15 @@ class EngineRunner:
             result.data_sources.append(source)
         for error in progress.errors:
             result.say("error", error)
+        for warning in progress.warnings:
+            result.say("warning", warning)
+        if progress.unchecked:
+            result.say(
+                "warning",
+                f"could not check whether a secret was rotated for {len(progress.unchecked)} "
+                f"data source(s) ({', '.join(progress.unchecked)}): a rotated secret may be "
+                "missing from this run's changes (their messages say why)",
+            )
         statuses = {source.status for source in result.data_sources}
         if interrupted:
             result.status = "interrupted"
@@ -678,6 +760,23 @@ def _refreshed(
         after.get("status") if isinstance(after, Mapping) else None
     ) or old.get("secret_versions") != new.get("secret_versions")
     return "updated" if changed else "unchanged"
+
+
+SECRET_SIGNATURE = "4dabf18193072939515e22adb298388d"
+"""The key that marks a secret value in an exported deployment (Pulumi's ``sig.Secret``)."""
+
+
+def _revealed(value: Any) -> Any:
+    """``value`` of a deployment exported with ``--show-secrets``, each secret replaced by its
+    plaintext (an encrypted one, exported without, by None)."""
+    if isinstance(value, Mapping):
+        if SECRET_SIGNATURE in value:
+            plaintext = value.get("plaintext")
+            return json.loads(plaintext) if isinstance(plaintext, str) else None
+        return {key: _revealed(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_revealed(item) for item in value]
+    return value
 
 
 def _name(urn: Any) -> str:

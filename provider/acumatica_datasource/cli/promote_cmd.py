@@ -18,8 +18,23 @@ from acumatica_datasource.errors import AcumaticaDataSourceError, UsageError
 
 if TYPE_CHECKING:
     from acumatica_datasource.cli.result import DataSourceResult
+    from acumatica_datasource.spec import Problem
 
 PASSING = ("ok", "off")
+
+
+class MisnamedFileError(UsageError):
+    """Files whose name and ``environment`` disagree (``prod.yaml`` saying ``environment:
+    dev``): ``promote`` refuses them, as it would deploy a stage's file to another stage."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__(
+            "refusing to promote: "
+            + "; ".join(map(str, problems))
+            + ". Nothing was applied: fix each file's environment (or its name), then promote "
+            "again"
+        )
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -47,7 +62,12 @@ def blocking(source: DataSourceResult) -> str | None:
 def run(args: argparse.Namespace) -> int:
     """Validate every file first, then apply them one after the other."""
     from acumatica_datasource.cli import interrupts, render
-    from acumatica_datasource.cli.result import PromotedEnvironment, PromoteResult, error_document
+    from acumatica_datasource.cli.result import (
+        PromotedEnvironment,
+        PromoteResult,
+        error_document,
+        stack_label,
+    )
     from acumatica_datasource.spec import validate_file
 
     results = [validate_file(name) for name in args.files]
@@ -65,7 +85,14 @@ def run(args: argparse.Namespace) -> int:
             )
             print(json.dumps(document, ensure_ascii=False))
         return max(map(exit_code, errors))
-    names = [r.environment.environment for r in results if r.environment is not None]
+    misnamed = [found for result in results if (found := result.name_mismatch()) is not None]
+    if misnamed:
+        raise MisnamedFileError(misnamed)
+    names = [
+        stack_label(args.project or r.environment.project, r.environment.environment)
+        for r in results
+        if r.environment is not None
+    ]
     if len(set(names)) != len(names):
         raise UsageError("two files name the same environment (stack): " + ", ".join(names))
     check_settings()
@@ -76,11 +103,13 @@ def run(args: argparse.Namespace) -> int:
     for result in results:
         environment = result.environment
         assert environment is not None
-        entry = PromotedEnvironment(result.file, environment.environment)
+        project = args.project or environment.project
+        entry = PromotedEnvironment(result.file, environment.environment, project)
         promotion.environments.append(entry)
         if failed or received.first is not None:
             continue  # not_applied
-        output.note(f"promote: applying {result.file} to stack {environment.environment}")
+        label = stack_label(project, environment.environment)
+        output.note(f"promote: applying {result.file} to stack {label}")
         try:
             outcome = engine_runner(args, environment, environment.environment).run("up")
         except AcumaticaDataSourceError as exc:  # no engine, no passphrase, a locked stack

@@ -14,6 +14,7 @@ the state holds is ``recorded_verification``.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
     from acumatica_datasource.verify import Report
 
 RESULT_VERSION = 1
+SECRET = "[secret]"
+"""How a diff shows a secret value (as Pulumi does)."""
 
 Severity = Literal["error", "warning", "info"]
 RunStatus = Literal["succeeded", "failed", "interrupted"]
@@ -59,7 +62,10 @@ class Message:
 
 @dataclass(frozen=True)
 class FieldChange:
-    """One changed field: its dotted ``path``, what it was and what it becomes."""
+    """One changed input field of a data source: its dotted ``path`` (``page_size``,
+    ``authentication.password.vault.key``), what it was and what it becomes (None: not set).
+    A secret value is never shown: it is :data:`SECRET`; a secret *reference* is no secret
+    and is shown as written."""
 
     path: str
     kind: Literal["add", "delete", "update"]
@@ -69,6 +75,10 @@ class FieldChange:
     def as_dict(self) -> dict[str, Any]:
         """The JSON form."""
         return {"path": self.path, "old": self.old, "new": self.new, "kind": self.kind}
+
+    def text(self) -> str:
+        """``page_size: 100 => 200``; ``(unset)`` for a side without a value."""
+        return f"{self.path}: {shown(self.old)} => {shown(self.new)}"
 
 
 @dataclass
@@ -118,6 +128,8 @@ class StackResult:
     command: str
     stack: str
     status: RunStatus = "succeeded"
+    project: str | None = None
+    """The Pulumi project of the stack."""
     data_sources: list[DataSourceResult] = field(default_factory=list)
     messages: list[Message] = field(default_factory=list)
     signal: str | None = None
@@ -126,6 +138,12 @@ class StackResult:
     @property
     def succeeded(self) -> bool:
         return self.status == "succeeded"
+
+    @property
+    def name(self) -> str:
+        """The stack as people read it: ``dev``, or ``PROJECT/dev`` outside the default
+        project."""
+        return stack_label(self.project, self.stack)
 
     @property
     def changes(self) -> dict[str, int]:
@@ -156,6 +174,7 @@ class StackResult:
         document: dict[str, Any] = {"version": RESULT_VERSION} if versioned else {}
         document.update(
             command=self.command,
+            project=self.project,
             stack=self.stack,
             status=self.status,
             succeeded=self.succeeded,
@@ -166,6 +185,13 @@ class StackResult:
             messages=[message.as_dict() for message in self.messages],
         )
         return document
+
+
+def stack_label(project: str | None, stack: str) -> str:
+    """``stack``, or ``project/stack`` when ``project`` is not the default one."""
+    from acumatica_datasource.spec import DEFAULT_PROJECT
+
+    return stack if project in (None, DEFAULT_PROJECT) else f"{project}/{stack}"
 
 
 def error_document(command: str | None, kind: str, message: str, **extra: Any) -> dict[str, Any]:
@@ -304,6 +330,8 @@ class PromotedEnvironment:
 
     file: str
     stack: str
+    project: str | None = None
+    """The Pulumi project of the stack."""
     status: PromotionStatus = "not_applied"
     reason: str | None = None
     result: StackResult | None = None
@@ -313,7 +341,7 @@ class PromotedEnvironment:
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON form: the file, the stack, the fields of the ``up`` result, the status."""
-        document: dict[str, Any] = {"file": self.file, "stack": self.stack}
+        document: dict[str, Any] = {"file": self.file, "project": self.project, "stack": self.stack}
         if self.result is not None:
             document.update(self.result.as_dict(versioned=False))
             document.pop("command")
@@ -358,3 +386,13 @@ class PromoteResult:
         if self.error is not None:
             document["error"] = {"kind": self.error[0], "message": self.error[1]}
         return document
+
+
+def shown(value: Any) -> str:
+    """A value of a field as a change shows it: text as it is, ``(unset)`` for none, other
+    values as compact JSON."""
+    if value is None:
+        return "(unset)"
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))

@@ -40,6 +40,13 @@ def add_engine_options(parser: argparse.ArgumentParser, *, stack: bool = True) -
             "--stack", metavar="NAME", help="the stack (default: the file's environment)"
         )
     parser.add_argument(
+        "--project",
+        type=project_name,
+        metavar="NAME",
+        help="the Pulumi project of the stack (default: the file's project, else "
+        "acumatica-datasources)",
+    )
+    parser.add_argument(
         "--state",
         metavar="DIR",
         help=f"local state directory (default ${variables.STATE_DIR} or ./.acumatica-ds/state; "
@@ -68,6 +75,17 @@ def add_engine_options(parser: argparse.ArgumentParser, *, stack: bool = True) -
     )
 
 
+def project_name(text: str) -> str:
+    """An argparse type: a Pulumi project name, as the ``project`` key allows (a usage error,
+    exit 2, otherwise)."""
+    from acumatica_datasource.spec import project_problem
+
+    problem = project_problem(text)
+    if problem is not None:
+        raise argparse.ArgumentTypeError(f"{text!r}: {problem}")
+    return text
+
+
 def check_settings() -> None:
     """Fail before the engine starts when a setting variable is malformed (the provider
     would otherwise fail each data source with it)."""
@@ -82,15 +100,27 @@ def check_settings() -> None:
 def run(args: argparse.Namespace) -> int:
     """Run one operation on the environment's stack."""
     from acumatica_datasource.cli import interrupts, render
-    from acumatica_datasource.spec import load_environment
+    from acumatica_datasource.cli.result import stack_label
+    from acumatica_datasource.spec import validate_file
 
-    environment = load_environment(args.env)
+    validated = validate_file(args.env)
+    error = validated.error()
+    if error is not None:
+        raise error
+    environment = validated.environment
+    assert environment is not None  # a file without problems has an environment
+    misnamed = validated.name_mismatch()
+    if misnamed is not None:
+        output.note(f"warning: {misnamed}")
     check_settings()
     stack = args.stack or environment.environment
+    label = stack_label(args.project or environment.project, stack)
     output.note(
-        f"{args.command} {stack}: {len(environment.data_sources)} data source(s) from {args.env}"
+        f"{args.command} {label}: {len(environment.data_sources)} data source(s) from {args.env}"
     )
     result = engine_runner(args, environment, stack).run(args.command)
+    if misnamed is not None:
+        result.say("warning", str(misnamed))
     render.deliver(result, args)
     return exit_code(result, interrupts.current())
 
@@ -104,6 +134,7 @@ def engine_runner(args: argparse.Namespace, environment: Environment, stack: str
     settings = EngineSettings(
         state_dir=EngineSettings.state_directory(args.state),
         stack=stack,
+        project=args.project or environment.project,
         sessions_per_site=args.sessions_per_site,
         clear_pending=args.clear_pending,
         force=args.force,

@@ -12,7 +12,12 @@ from typing import TYPE_CHECKING
 from acumatica_datasource.exports import lazy_exports
 
 if TYPE_CHECKING:
-    from acumatica_datasource.resource.environment import declare, declare_environment
+    from acumatica_datasource.resource.environment import (
+        declare,
+        declare_environment,
+        export_data_sources,
+        read_environment,
+    )
     from acumatica_datasource.resource.inputs import (
         BasicAuth,
         EnvSecret,
@@ -40,6 +45,8 @@ _MODULES = {
     "VerificationUser": "inputs",
     "declare": "environment",
     "declare_environment": "environment",
+    "export_data_sources": "environment",
+    "read_environment": "environment",
 }
 
 
@@ -59,4 +66,6 @@ __all__ = [
     "VerificationUser",
     "declare",
     "declare_environment",
+    "export_data_sources",
+    "read_environment",
 ]

@@ -1,12 +1,15 @@
-"""Declare every data source of an environment file as resources."""
+"""Declare every data source of an environment file as resources, and publish their outputs
+as stack outputs."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from typing import Any
 
 import pulumi
 
+from acumatica_datasource.resource.outputs import CONNECTION_STRINGS_OUTPUT, PUBLISHED_OUTPUTS
 from acumatica_datasource.resource.resource import AcumaticaDataSource
 from acumatica_datasource.spec import Environment, SpecError, load_environment
 
@@ -18,11 +21,16 @@ def declare_environment(
 
     An invalid file stops the program with every problem (``FILE:LINE: path: message``).
     """
+    return declare(read_environment(path), opts=opts)
+
+
+def read_environment(path: str | os.PathLike[str]) -> Environment:
+    """The environment file at ``path``; an invalid one stops the program with every problem
+    (``FILE:LINE: path: message``)."""
     try:
-        environment = load_environment(path)
+        return load_environment(path)
     except SpecError as exc:
         raise pulumi.RunError(f"invalid environment file:\n{exc}") from None
-    return declare(environment, opts=opts)
 
 
 def declare(
@@ -59,3 +67,21 @@ def declare(
             else opts,
         )
     return resources
+
+
+def export_data_sources(
+    environment: Environment, resources: Mapping[str, AcumaticaDataSource]
+) -> None:
+    """Publish each data source as a stack output named by its id (its
+    :data:`~.outputs.PUBLISHED_OUTPUTS`), so other stacks read it through a
+    ``StackReference``; the connection strings of those with ``expose_connection_string``
+    go, as one secret, to the ``connection_strings`` output (id -> connection string)."""
+    for data_source_id, resource in resources.items():
+        pulumi.export(data_source_id, {name: getattr(resource, name) for name in PUBLISHED_OUTPUTS})
+    exposed = {
+        source.data_source_id: resources[source.data_source_id].connection_string
+        for source in environment.data_sources
+        if source.expose_connection_string and source.data_source_id in resources
+    }
+    if exposed:
+        pulumi.export(CONNECTION_STRINGS_OUTPUT, pulumi.Output.secret(exposed))

@@ -45,13 +45,13 @@ from acumatica_datasource.resource.properties import (
     Checked,
     check_properties,
     data_source_callback_url,
+    is_secret_path,
     is_unknown,
     lookup,
     normalized_properties,
     preview_properties,
     property_path,
     put,
-    secret_paths_in,
     secret_references,
 )
 from acumatica_datasource.resource.run_channel import RunChannel
@@ -82,6 +82,8 @@ UNORDERED_PATHS = frozenset({("authentication", "scope")})
 VERIFIED = frozenset({"ok", "off"})
 """Recorded verification statuses that need no new verification ("off": mode off)."""
 MAX_SECRET_LOOKUPS = 8
+ROTATION_UNCHECKED = "rotation_unchecked"
+"""The topic of a warning that a diff could not check a secret's rotation (Vault failed)."""
 """Secret versions one diff asks Vault for at once."""
 
 
@@ -296,17 +298,23 @@ class DataSourceLifecycle:
                     warn,
                     source.data_source_id,
                     f"{source.description}: could not check whether a secret was rotated: {now}",
+                    topic=ROTATION_UNCHECKED,
                 )
                 continue
             if now.version is not None and now.version != versions[reference.describe()]:
                 rotated.append(PropertyChange(path, "update", replace=False, input=True))
         return rotated
 
-    def _warn(self, warn: Warn, data_source_id: str, message: str) -> None:
-        """A warning about a data source: to the adapter's ``warn`` and the run channel."""
+    def _warn(
+        self, warn: Warn, data_source_id: str, message: str, *, topic: str | None = None
+    ) -> None:
+        """A warning about a data source: to the adapter's ``warn`` and the run channel
+        (``topic`` tells the command line what it is about, e.g. :data:`ROTATION_UNCHECKED`)."""
         warn(message)
         if self.channel is not None:
-            self.channel.emit("warning", data_source_id=data_source_id, message=message)
+            self.channel.emit(
+                "warning", data_source_id=data_source_id, message=message, topic=topic
+            )
 
     # --- create, update, read, delete ----------------------------------------------------
 
@@ -559,12 +567,12 @@ def _changes(path: PropertyPath, old: Any, new: Any) -> list[PropertyChange]:
 
     if _unknown(new):
         return change("update")
-    if isinstance(old, Mapping) and isinstance(new, Mapping) and not _fingerprint(old):
+    if isinstance(old, Mapping) and isinstance(new, Mapping) and not out.is_fingerprint(old):
         found: list[PropertyChange] = []
         for key in dict.fromkeys([*old, *new]):
             found += _changes((*path, str(key)), old.get(key), new.get(key))
         return found
-    if _is_secret_path(path) and isinstance(new, str) and out.same_secret(new, old):
+    if is_secret_path(path) and isinstance(new, str) and out.same_secret(new, old):
         return []
     if path in UNORDERED_PATHS and isinstance(old, list) and isinstance(new, list):
         old, new = sorted(map(str, old)), sorted(map(str, new))
@@ -575,14 +583,6 @@ def _changes(path: PropertyPath, old: Any, new: Any) -> list[PropertyChange]:
     if new is None:
         return change("delete")
     return change("update")
-
-
-def _is_secret_path(path: PropertyPath) -> bool:
-    return len(path) > 1 and path[1:] in secret_paths_in(path[0])
-
-
-def _fingerprint(value: Mapping[str, Any]) -> bool:
-    return out.FINGERPRINT in value
 
 
 def _unknown(value: Any) -> bool:

@@ -49,6 +49,21 @@ OUTPUT_PROPERTIES = (
     "connection_string",
 )
 """Properties only the provider sets."""
+PUBLISHED_OUTPUTS = (
+    "data_source_id",
+    "description",
+    "callback_url",
+    "connection_string_template",
+    "verification",
+    "secret_versions",
+)
+"""What a data source publishes for other stacks (the stack output named by its id) and what
+``acumatica-ds output`` prints: the recorded outputs that are no secret."""
+SECRET_OUTPUT = "connection_string"
+"""The one secret output (with ``expose_connection_string``)."""
+CONNECTION_STRINGS_OUTPUT = "connection_strings"
+"""The secret stack output mapping each id with an exposed connection string to it (not a
+possible id: ids have no ``_``)."""
 MAX_DETAIL = 300
 FINGERPRINT = "pulumi_secret"
 
@@ -126,6 +141,11 @@ def fingerprint(value: str, salt: str | None = None) -> dict[str, str]:
     salt = salt or os.urandom(16).hex()
     digest = hashlib.scrypt(value.encode(), salt=bytes.fromhex(salt), n=2**14, r=8, p=1)
     return {"salt": salt, "scrypt": digest.hex()}
+
+
+def is_fingerprint(value: Mapping[str, Any]) -> bool:
+    """Whether a recorded value is the fingerprint of a Pulumi secret (not the secret)."""
+    return FINGERPRINT in value
 
 
 def same_secret(value: Any, recorded: Any) -> bool:

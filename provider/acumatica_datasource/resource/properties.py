@@ -24,6 +24,7 @@ from acumatica_datasource.spec import (
     callback_url,
     secret_subpaths,
 )
+from acumatica_datasource.spec.connection_string import is_credential_key
 from acumatica_datasource.spec.models import SECRET_PATHS
 from acumatica_datasource.spec.problems import Loc, format_path, problems_from_errors
 from acumatica_datasource.spec.references import INLINE_CONTEXT
@@ -199,6 +200,15 @@ SECRET_PROPERTY_PATHS: tuple[tuple[str, ...], ...] = tuple(
 def secret_paths_in(property_name: str) -> tuple[tuple[str, ...], ...]:
     """The secret fields inside one input property, relative to it (see ``SECRET_PATHS``)."""
     return secret_subpaths(RENAMED.get(property_name, property_name))
+
+
+def is_secret_path(path: tuple[str, ...]) -> bool:
+    """Whether ``path`` (property, then keys) is a secret field: one of ``SECRET_PATHS``, or a
+    credential among the extra connection properties (``("extra_connection_properties",
+    "ProxyPassword")``)."""
+    if len(path) == 2 and path[0] == "extra_connection_properties":
+        return is_credential_key(path[1])
+    return len(path) > 1 and path[1:] in secret_paths_in(path[0])
 
 
 def lookup(tree: Any, path: tuple[str, ...]) -> Any:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from acumatica_datasource.errors import AcumaticaDataSourceError, UsageError
 from acumatica_datasource.spec import overlay, yamlfile
@@ -27,13 +27,14 @@ from acumatica_datasource.spec.merging import (
     merge_fields,
     position,
 )
-from acumatica_datasource.spec.models import Environment, environment_rules
+from acumatica_datasource.spec.models import Environment, ProjectName, environment_rules
 from acumatica_datasource.spec.problems import (
     FieldProblem,
     Problem,
     format_path,
     problems_from_errors,
 )
+from acumatica_datasource.spec.stage_names import environment_name_mismatch
 
 ROOT_PATH = overlay.ROOT_PATH
 _SOURCE_REFERENCE = re.compile(r"data_sources\[(\d+)\]((?:\.\w+|\[\d+\])*)")
@@ -67,11 +68,24 @@ class ValidationResult:
     """True when the file could not be read (its one problem says why)."""
     files: list[str] = field(default_factory=list)
     """The files read: ``file`` first, then the bases it extends, in order."""
+    environment_line: int = 1
+    """The line of the file's ``environment`` key."""
 
     @property
     def valid(self) -> bool:
         """True when the file has no problem."""
         return not self.problems
+
+    def name_mismatch(self) -> Problem | None:
+        """The problem of a valid file whose name disagrees with its ``environment``
+        (``prod.yaml`` saying ``environment: dev``), at the ``environment`` line; None when
+        they agree (the rule: :func:`~.stage_names.environment_name_mismatch`)."""
+        if self.environment is None:
+            return None
+        why = environment_name_mismatch(self.file, self.environment.environment)
+        if why is None:
+            return None
+        return Problem(self.file, self.environment_line, "environment", why)
 
     def error(self) -> SpecError | None:
         """The problems as an exception (:class:`UnreadableFileError` when the file could not
@@ -142,7 +156,19 @@ def validate_data(document: Any, file: str = "<input>") -> ValidationResult:
     problems = _ordered(layered.problems + _locate(merged, top, field_problems), layered.files)
     if problems:
         return ValidationResult(file, None, problems, files=layered.files)
-    return ValidationResult(file, environment, [], files=layered.files)
+    line = key_origin(document, "environment", top).line
+    return ValidationResult(file, environment, [], files=layered.files, environment_line=line)
+
+
+def project_problem(name: str) -> str | None:
+    """Why ``name`` is not a Pulumi project name as the ``project`` key allows (for
+    ``--project``), or None when it is one."""
+    try:
+        TypeAdapter(ProjectName).validate_python(name)
+    except ValidationError as exc:
+        errors = [{**error, "loc": ("project",)} for error in exc.errors()]
+        return problems_from_errors(Environment, errors)[0].message  # type: ignore[arg-type]
+    return None
 
 
 def _failed(file: str, line: int, message: str) -> ValidationResult:

@@ -49,6 +49,7 @@ FORMATS: dict[str, tuple[str, ...]] = {
     "refresh": _STACK,
     "destroy": _STACK,
     "promote": _STACK,
+    "output": ("text", "json"),
 }
 """The formats of each command (the first is the default)."""
 

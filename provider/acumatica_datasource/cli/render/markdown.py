@@ -12,9 +12,8 @@ change the layout or inject markup.
 from __future__ import annotations
 
 import functools
-import json
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from acumatica_datasource.cli.render.locations import repository_path
 from acumatica_datasource.cli.result import (
@@ -26,6 +25,8 @@ from acumatica_datasource.cli.result import (
     StackResult,
     VerifyResult,
     left_open,
+    shown,
+    stack_label,
 )
 
 if TYPE_CHECKING:
@@ -167,7 +168,7 @@ def stack_summary(result: StackResult, *, level: int) -> list[str]:
     counts = " · ".join(f"{count} {words[kind]}" for kind, count in result.changes.items() if count)
     lines = [
         f"{'#' * level} {ICONS[result.status]} acumatica-ds {result.command} "
-        f"{text(result.stack)}: {state}",
+        f"{text(result.name)}: {state}",
         "",
         *([counts, ""] if counts else []),
     ]
@@ -234,15 +235,7 @@ def _changes(source: DataSourceResult) -> str:
 
 
 def _change(change: FieldChange) -> str:
-    return f"{code(change.path)}: {code(_value(change.old))} → {code(_value(change.new))}"
-
-
-def _value(value: Any) -> str:
-    if value is None:
-        return "(unset)"
-    if isinstance(value, str):
-        return value
-    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+    return f"{code(change.path)}: {code(shown(change.old))} → {code(shown(change.new))}"
 
 
 # --- promote ----------------------------------------------------------------------------------
@@ -255,7 +248,7 @@ def _promote(result: PromoteResult) -> str:
     rows = [
         [
             ICONS[environment.status],
-            text(environment.stack),
+            text(stack_label(environment.project, environment.stack)),
             code(repository_path(environment.file)),
             environment.status.replace("_", " "),
             text(environment.reason or ""),

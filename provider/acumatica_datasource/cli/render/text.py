@@ -13,6 +13,7 @@ from acumatica_datasource.cli.result import (
     ValidateResult,
     VerifyResult,
     left_open,
+    stack_label,
 )
 
 if TYPE_CHECKING:
@@ -119,7 +120,7 @@ def stack_lines(result: StackResult) -> list[str]:
     state = HEADLINE[result.status]
     if result.signal:
         state += f" by {result.signal}"
-    lines = [f"{result.command} {result.stack}: {state} ({counts})"]
+    lines = [f"{result.command} {result.name}: {state} ({counts})"]
     for source in result.data_sources:
         line = f"  {source.description} [{source.data_source_id}]: {source.status}"
         if source.verification != "not_run":
@@ -129,6 +130,7 @@ def stack_lines(result: StackResult) -> list[str]:
         lines.append(line)
         if source.callback_url and source.status != "deleted":
             lines.append(f"      callback URL: {source.callback_url} (register it in Acumatica)")
+        lines += [f"      {change.text()}" for change in source.diff]
         lines += [f"      {_prefix(m)}{m.text}" for m in source.messages]
     lines += [f"  {_prefix(m) or 'note: '}{m.text}" for m in result.messages]
     return lines
@@ -139,7 +141,8 @@ def _promote(result: PromoteResult) -> str:
     lines = []
     for environment in result.environments:
         reason = f": {environment.reason}" if environment.reason else ""
-        lines.append(f"{environment.stack:<16} {environment.status}{reason}")
+        label = stack_label(environment.project, environment.stack)
+        lines.append(f"{label:<16} {environment.status}{reason}")
         if environment.result is None:
             continue
         for source in environment.result.data_sources:
