@@ -11,6 +11,7 @@ values (right and wrong), and no Acumatica session stays open. Golden files:
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -194,3 +195,29 @@ def test_a_command_that_cannot_start_still_reports(tmp_path: Path) -> None:
     assert '"kind": "environment"' in up.stdout.splitlines()[-1]
     assert summary.read_text().startswith("### ❌ acumatica-ds up: failed (environment)\n")
     assert "PULUMI_CONFIG_PASSPHRASE is empty" in summary.read_text()
+
+
+def test_verify_of_several_files_reads_them_all_first(tmp_path: Path) -> None:
+    """The problems of every invalid file together, before anything is verified; a
+    ``--data-source`` that none of the files has is a usage error naming the known ones."""
+    source = (
+        "data_sources:\n  - description: ERP {n}\n    url: https://acme.acumatica.com\n"
+        "    company: ACME\n    page_size: {size}\n"
+        "    authentication: {{strategy: basic, username: u, password: {{env: ERP_PASSWORD}}}}\n"
+    )
+    dev, test = tmp_path / "dev.yaml", tmp_path / "test.yaml"
+    dev.write_text("environment: dev\n" + source.format(n=1, size=0))
+    test.write_text("environment: test\n" + source.format(n=2, size=-1))
+    env = {"PATH": "/usr/bin:/bin"}
+    run = command_line(env, "verify", str(dev), str(test), "--format", "json")
+    assert run.returncode == 1, run.stderr
+    problems = [(p["file"], p["path"]) for p in json.loads(run.stdout)["error"]["problems"]]
+    assert problems == [
+        (str(dev), "data_sources[0].page_size"),
+        (str(test), "data_sources[0].page_size"),
+    ]
+    dev.write_text("environment: dev\n" + source.format(n=1, size=10))
+    test.write_text("environment: test\n" + source.format(n=2, size=10))
+    run = command_line(env, "verify", str(dev), str(test), "--data-source", "ERP 3")
+    assert run.returncode == 2, run.stderr
+    assert "no data source erp 3; known: ERP 1, ERP 2" in run.stderr
