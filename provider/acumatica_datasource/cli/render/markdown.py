@@ -116,23 +116,18 @@ def _verify(result: VerifyResult) -> str:
             f"- {text(description)}: {code(url)} ({states[registered]})"
             for description, url, registered in register
         ]
-    problems = [
-        (report, check) for report in reports for check in report.checks if check.status == "failed"
-    ]
-    warnings = [
-        (report, check)
-        for report in reports
-        for check in report.checks
-        if check.status == "warning"
-    ]
-    for title, icon, found in (("Failures", "❌", problems), ("Warnings", "⚠️", warnings)):
+    for title, status, icon in (("Failures", "failed", "❌"), ("Warnings", "warning", "⚠️")):
+        found = [
+            f"- {icon} **{text(report.description)}**"
+            + (f" ({text(verified.environment)})" if several else "")
+            + f", {code(check.name)}: {text(report.text(check.detail))}"
+            for verified in result.files
+            for report in verified.reports
+            for check in report.checks
+            if check.status == status
+        ]
         if found:
-            lines += ["", f"**{title}:**", ""]
-            lines += [
-                f"- {icon} **{text(report.description)}**, {code(check.name)}: "
-                f"{text(report.text(check.detail))}"
-                for report, check in found
-            ]
+            lines += ["", f"**{title}:**", "", *found]
     lines += _sessions(result.possibly_open_sessions)
     return "\n".join(lines)
 
