@@ -164,7 +164,7 @@ def main() -> int:
             say("up again: nothing changed, so nothing to do")
             run(["up", "--env", str(environment), *state], env)
             say("destroy: remove the data sources from the stack")
-            run(["destroy", "--env", str(environment), *state], env)
+            run(["destroy", "--env", str(environment), "--yes", *state], env)
 
             say("examples/yaml-program: plain `pulumi up` of a Pulumi YAML program (the plugin)")
             vault.put("acumatica/yaml", SECRETS)

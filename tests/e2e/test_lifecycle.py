@@ -60,9 +60,11 @@ def test_lifecycle(world: World) -> None:
     world.control.patch_user("nectari", password="E2e-Rotated-Passw0rd")
     rotated = world.acumatica_ds("preview", "--env", str(path), "--format", "json")
     assert rotated.code == 0, rotated.stderr
-    assert rotated.result["changes"]["update"] >= 1, rotated.stdout
+    assert rotated.result["changes"]["update"] == 1, rotated.stdout
     assert by_id(rotated.result)["erp-basic"]["status"] == "planned"
     assert by_id(rotated.result)["erp-basic"]["action"] == "update"
+    # the same path's client_secret did not change: the OAuth data source is not marked
+    assert by_id(rotated.result)["erp-oauth"]["status"] == "unchanged"
     applied_rotation = world.acumatica_ds("up", "--env", str(path), "--format", "json")
     assert applied_rotation.code == 0, applied_rotation.stderr
 
@@ -74,7 +76,7 @@ def test_lifecycle(world: World) -> None:
     assert refreshed["erp-basic"]["status"] == "failed", refreshed
     assert any("locked" in m["text"] for m in refreshed["erp-basic"]["messages"]), refreshed
 
-    destroy = world.acumatica_ds("destroy", "--env", str(path), "--format", "json")
+    destroy = world.acumatica_ds("destroy", "--env", str(path), "--yes", "--format", "json")
     assert destroy.code == 0, destroy.stderr
     assert destroy.result["changes"]["delete"] == 2
 

@@ -50,7 +50,9 @@ def test_two_projects_share_a_backend_with_a_dev_stack_each(world: World) -> Non
     stacks = sorted(p.name for p in (world.state_dir / ".pulumi" / "stacks").rglob("*.json"))
     assert stacks == ["dev.json", "dev.json"], stacks
 
-    gone = world.acumatica_ds("destroy", "--env", us, "--project", "bi-us", "--format", "json")
+    gone = world.acumatica_ds(
+        "destroy", "--env", us, "--project", "bi-us", "--yes", "--format", "json"
+    )
     assert gone.code == 0, gone.output
     assert gone.result["changes"]["delete"] == 1
     assert world.resources("dev", "bi-us") == {}

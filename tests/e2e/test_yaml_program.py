@@ -43,6 +43,7 @@ SECRETS = {
     "probe_client_secret": "Yaml-Probe-Secret-63f0",
 }
 VAULT_PATH = "acumatica/yaml"
+ROTATED = "Yaml-Client-Secret-rotated-5a1e"
 BASIC_URN = "urn:pulumi:dev::acumatica-yaml::acumatica:index:DataSource::erp-basic"
 CALLBACK_URL = "https://bi.example.com/oauth/callback/erp-oauth"
 
@@ -188,12 +189,24 @@ def test_the_yaml_program_with_plain_pulumi_commands(
     assert "~ 1 to update" in diff
     assert "1 updated" in project.pulumi("up", "--yes")
 
-    vault.put(VAULT_PATH, SECRETS)  # a rotation: the same values as a new version
+    vault.put(VAULT_PATH, SECRETS)  # a new version (2), every value the same: no rotation
+    project.pulumi("preview", "--expect-no-changes")
+    # one key rotated (version 3): only the data source that uses that key is to update
+    project.control.patch_app(CODE_CLIENT_ID, secrets=[SECRETS["client_secret"], ROTATED])
+    vault.put(VAULT_PATH, {**SECRETS, "client_secret": ROTATED})
     rotated = project.pulumi("preview", "--diff")
-    assert "~ 2 to update" in rotated, rotated
-    assert "2 updated" in project.pulumi("up", "--yes")
-    versions = project.state()["erp-basic"]["outputs"]["secretVersions"]
-    assert versions == {f"vault:secret/{VAULT_PATH}#password": 2}
+    assert "~ 1 to update" in rotated, rotated
+    assert "[id=erp-oauth]" in rotated and "[id=erp-basic]" not in rotated, rotated
+    assert "1 updated" in project.pulumi("up", "--yes")
+    state = project.state()
+    assert state["erp-basic"]["outputs"]["secretVersions"] == {
+        f"vault:secret/{VAULT_PATH}#password": 1  # recorded before; its key never changed
+    }
+    assert state["erp-oauth"]["outputs"]["secretVersions"] == {
+        f"vault:secret/{VAULT_PATH}#client_secret": 3,
+        f"vault:secret/{VAULT_PATH}#probe_client_secret": 3,
+        "pulumi-secret": None,  # the verifier's password, a Pulumi secret
+    }
 
     project.control.patch_user("nectari", locked=True)
     project.pulumi("refresh", "--yes")
@@ -234,7 +247,7 @@ def test_the_yaml_program_with_plain_pulumi_commands(
     assert project.state() == {}
 
     haystacks = project.outputs + project.state_texts()
-    secret_values = {*SECRETS.values(), *(vault.sensitive - {VAULT_TOKEN, ""})}
+    secret_values = {*SECRETS.values(), ROTATED, *(vault.sensitive - {VAULT_TOKEN, ""})}
     assert sorted({s for s in secret_values for text in haystacks if s in text}) == []
 
 

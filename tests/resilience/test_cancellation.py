@@ -192,7 +192,7 @@ def test_sigterm_everywhere(scenario: ScenarioFactory) -> None:
     assert previewed.result["command"] == "preview"
 
     # a signal before the engine starts: nothing is run, and the summary says so
-    destroy = start(world, "destroy", "--env", path, "--format", "json")
+    destroy = start(world, "destroy", "--env", path, "--yes", "--format", "json")
     destroy.wait_until(lambda: "destroy dev:" in destroy.err.read_text())
     destroyed = interrupt(running, destroy, term, after_logins=0)
     assert {s["status"] for s in by_id(destroyed).values()} == {"skipped"}, destroyed.stdout

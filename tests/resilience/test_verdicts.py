@@ -77,8 +77,22 @@ def test_a_recorded_failure_never_turns_green(scenario: ScenarioFactory) -> None
         assert any("vault:secret/acumatica/e2e" in m["text"] for m in source["messages"])
     assert recorded(world) == {"erp-basic": "failed", "erp-oauth": "failed"}
 
-    # ... and the next up, with the token back, verifies both again (inputs unchanged)
+    # with the token back but a wrong secret, up verifies both again and records the new
+    # result either way: the strict one fails (exit 1) and its record now names the secret
     world.vault_token = "root"
+    world.vault.put("acumatica/e2e", WRONG)
+    up = world.acumatica_ds("up", "--env", path, "--format", "json")
+    assert up.code == 1, up.output
+    strict = by_id(up)["erp-oauth"]
+    assert strict["status"] == "failed" and strict["verification"] == "failed", strict
+    assert strict["recorded_verification"] == "failed", strict
+    assert recorded(world) == {"erp-basic": "failed", "erp-oauth": "failed"}
+    problems = " ".join(world.resources("dev")["erp-oauth"]["outputs"]["verification"]["problems"])
+    assert "invalid_client" in problems and "rejected a token" not in problems, problems
+    running.sessions_left(0)
+    world.vault.put("acumatica/e2e", dict(SECRETS))
+
+    # ... and the next up, with the right secret back, verifies both again (inputs unchanged)
     requests = len(control.requests())
     up = world.acumatica_ds("up", "--env", path)
     assert up.code == 0, up.output

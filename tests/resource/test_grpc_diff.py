@@ -134,12 +134,16 @@ def test_a_pulumi_secret_is_compared_by_fingerprint(
     assert updated["authentication"]["password"] == stamp
 
 
-def test_a_rotated_vault_secret_shows_as_an_update(
+def test_a_rotated_vault_secret_shows_as_an_update_key_by_key(
     provider: ProviderServer, sandbox: Sandbox, bao: OpenBaoServer
 ) -> None:
+    """A KV v2 version belongs to a path: a new one is a rotation of the data source's key only
+    when that key's value changed (both versions are read and compared in memory; nothing but
+    version numbers is recorded). An unreadable recorded version counts as a rotation, with a
+    warning that the key may be unchanged."""
     props = basic_props(sandbox.url)
     id_, outputs = recorded(provider, props)
-    version = outputs["secret_versions"][PASSWORD_REF]
+    version = int(outputs["secret_versions"][PASSWORD_REF])
     assert (
         version
         == bao.admin.secrets.kv.v2.read_secret_version(
@@ -148,15 +152,38 @@ def test_a_rotated_vault_secret_shows_as_an_update(
     )
     news = provider.checked(props)
     assert provider.diff(id_, outputs, news).none
+    values = {"password": PASSWORD, "client_secret": CODE_SECRET, "wrong_password": WRONG_PASSWORD}
+    try:
+        put_test_secrets(bao)  # a new version, every value the same
+        assert provider.diff(id_, outputs, news).none
+        bao.put(VAULT_PATH, {**values, "client_secret": CODE_SECRET + "-2"})  # another key
+        assert provider.diff(id_, outputs, news).none
+        bao.put(VAULT_PATH, {**values, "password": WRONG_PASSWORD})  # this data source's key
+        diff = provider.diff(id_, outputs, news)
+        assert diff.some
+        assert diff.replaces == []
 
-    put_test_secrets(bao)  # a new version, same values
-    diff = provider.diff(id_, outputs, news)
-    assert diff.some
-    assert diff.replaces == []
+        # the recorded version destroyed: the change of the path counts, with a warning
+        bao.put(VAULT_PATH, values)  # the password back as it was
+        assert provider.diff(id_, outputs, news).none
+        bao.destroy_versions(VAULT_PATH, [version])
+        with provider.stderr_since() as lines:
+            diff = provider.diff(id_, outputs, news)
+        assert diff.some
+        (warning,) = [line for line in lines if line.startswith("warning: ")]
+        assert (
+            f"ERP Basic: secret/{VAULT_PATH} changed (version {version} -> {version + 4}); "
+            "key password may be unchanged: " in warning
+        ), warning
+        assert f"{PASSWORD_REF}@v{version}" in warning, warning
+        assert "It counts as rotated" in warning
+    finally:
+        put_test_secrets(bao)
 
     updated = provider.update(id_, outputs, news)
-    assert updated["secret_versions"][PASSWORD_REF] == version + 1
+    assert updated["secret_versions"][PASSWORD_REF] == version + 5
     assert provider.diff(id_, updated, news).none
+    assert not [line for line in provider.stderr() if PASSWORD in line or WRONG_PASSWORD in line]
 
 
 def test_a_pinned_version_is_not_a_rotation(

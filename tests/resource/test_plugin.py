@@ -26,6 +26,7 @@ from tests.resource.conftest import (
     PROBE_SECRET,
     STORED_SECRETS,
     VAULT_PATH,
+    WRONG_PASSWORD,
     put_test_secrets,
 )
 from tests.resource.support import (
@@ -311,14 +312,20 @@ def test_a_vault_rotation_is_an_update(
     reference = f"vault:secret/{VAULT_PATH}#password"
     id_, outputs = plugin.up(props)
     recorded = outputs["secretVersions"][reference]
-    put_test_secrets(bao)  # the same values as a new version
-    rotated = plugin.diff(id_, outputs, plugin.checked(props))
-    assert rotated.changes == provider_pb2.DiffResponse.DIFF_SOME
-    assert dict(rotated.detailedDiff) == {
-        "authentication.password": KIND(kind=KIND.UPDATE, inputDiff=True)
-    }
+    put_test_secrets(bao)  # the same values as a new version: no key changed
+    same = plugin.diff(id_, outputs, plugin.checked(props))
+    assert same.changes == provider_pb2.DiffResponse.DIFF_NONE
+    try:
+        bao.put(VAULT_PATH, {"password": WRONG_PASSWORD})  # the password rotated
+        rotated = plugin.diff(id_, outputs, plugin.checked(props))
+        assert rotated.changes == provider_pb2.DiffResponse.DIFF_SOME
+        assert dict(rotated.detailedDiff) == {
+            "authentication.password": KIND(kind=KIND.UPDATE, inputDiff=True)
+        }
+    finally:
+        put_test_secrets(bao)
     updated = plugin.update(id_, outputs, plugin.checked(props))
-    assert updated["secretVersions"][reference] == recorded + 1
+    assert updated["secretVersions"][reference] == recorded + 3
 
 
 # -- create, read, update, delete ---------------------------------------------------------------

@@ -42,6 +42,9 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "sandbox": ("sandbox_cmd", "run the local Acumatica sandbox"),
 }
 
+DISTRIBUTION = "pulumi-acumatica-datasource"
+"""The package that installs ``acumatica-ds``."""
+
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -71,6 +74,23 @@ class _Parser(argparse.ArgumentParser):
         super().error(message)
 
 
+class _Version(argparse.Action):
+    """``--version``: the package's version (read only when asked, to keep start-up fast)."""
+
+    def __init__(self, option_strings: list[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_args: Any, **_kwargs: Any) -> None:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            found = version(DISTRIBUTION)
+        except PackageNotFoundError:  # run from a source tree that was never installed
+            found = "unknown (not installed)"
+        print(f"acumatica-ds {found} ({DISTRIBUTION})")
+        parser.exit()
+
+
 def wants_json(arguments: Sequence[str]) -> bool:
     """Whether the arguments ask for ``--format json`` (read before they are parsed)."""
     for index, argument in enumerate(arguments):
@@ -86,6 +106,9 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     parser = _Parser(
         prog="acumatica-ds",
         description="Acumatica data sources as code: validate, verify and deploy them.",
+    )
+    parser.add_argument(
+        "--version", action=_Version, help="print the version of acumatica-ds and exit"
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, (module_name, help_text) in _COMMANDS.items():

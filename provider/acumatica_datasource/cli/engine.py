@@ -45,7 +45,7 @@ from acumatica_datasource.cli.result import (
     left_open,
     stack_label,
 )
-from acumatica_datasource.errors import AcumaticaDataSourceError, EnvironmentProblem
+from acumatica_datasource.errors import AcumaticaDataSourceError, EnvironmentProblem, UsageError
 from acumatica_datasource.resource import TYPE_TOKEN, declare, export_data_sources
 from acumatica_datasource.resource.lifecycle import ROTATION_UNCHECKED, property_changes
 from acumatica_datasource.resource.outputs import is_fingerprint, upgrade
@@ -127,6 +127,8 @@ class EngineSettings:
     """With ``clear_pending``: clear a lock held on another host (its liveness is unknown)."""
     wait_lock: float = 0.0
     """Seconds to wait for a live run's lock to go before giving up."""
+    targets: tuple[str, ...] = ()
+    """The ids of the data sources to operate on (``--target``); empty: all of them."""
 
     @staticmethod
     def state_directory(given: str | None) -> Path:
@@ -513,6 +515,7 @@ class EngineRunner:
             deployment = stack.export_stack()
         except auto.CommandError as exc:
             raise EngineError(f"cannot read stack {self.settings.stack}: {_tail(exc)}") from None
+        self._check_targets(deployment.deployment or {})
         pending = list((deployment.deployment or {}).get("pending_operations") or [])
         if not pending:
             return
@@ -547,6 +550,32 @@ class EngineRunner:
             self._judge(named)
             stack.import_stack(replacement)
 
+    def _check_targets(self, deployment: Mapping[str, Any]) -> None:
+        """Refuse a ``--target`` that names no data source of the environment or the stack."""
+        declared = [source.data_source_id for source in self.environment.data_sources]
+        recorded = [
+            _name(r.get("urn"))
+            for r in deployment.get("resources") or []
+            if r.get("type") == TYPE_TOKEN
+        ]
+        known = list(dict.fromkeys(declared + recorded))
+        unknown = [target for target in self.settings.targets if target not in known]
+        if unknown:
+            raise UsageError(
+                f"--target {', '.join(unknown)}: no data source has this id in the environment "
+                f"file or in stack {stack_label(self.settings.project, self.settings.stack)}; "
+                f"give one of: {', '.join(known) or '(none)'}"
+            )
+
+    def _target_urns(self, targets: tuple[str, ...] | None = None) -> dict[str, Any]:
+        """The engine's ``target`` argument for ``targets`` (default ``--target``; none:
+        every data source)."""
+        targets = self.settings.targets if targets is None else targets
+        if not targets:
+            return {}
+        prefix = f"urn:pulumi:{self.settings.stack}::{self.settings.project}::{TYPE_TOKEN}::"
+        return {"target": [prefix + target for target in targets]}
+
     # --- operations ---------------------------------------------------------------------------
 
     def run(self, operation: str) -> StackResult:
@@ -561,7 +590,10 @@ class EngineRunner:
                     self._prepare()
                     if self.interrupts.first is not None:
                         return self._not_started(operation, "before the engine started")
-                    return self._run_once(operation)
+                    result = self._run_once(operation)
+                    if operation == "up":
+                        self._record_failed_reverifications(result)
+                    return result
                 except EngineError:
                     if self.interrupts.first is not None:  # a signal cut a command short
                         return self._not_started(operation, "before the engine started")
@@ -615,11 +647,47 @@ class EngineRunner:
     def _new_result(self, operation: str, **fields: Any) -> StackResult:
         return StackResult(operation, self.settings.stack, project=self.settings.project, **fields)
 
-    def _run_once(self, operation: str) -> StackResult:
+    def _record_failed_reverifications(self, result: StackResult) -> None:
+        """Record the fresh failures of strict data sources that ``up`` verified again only
+        because their record was not ``ok``: a failed update records nothing, so a refresh
+        of just those data sources records this run's verdict (their inputs are unchanged)."""
+        again = tuple(
+            source.data_source_id
+            for source in result.data_sources
+            if source.status == "failed"
+            and source.action == "update"
+            and not source.diff
+            and source.verification == "failed"
+            and source.recorded_verification not in (None, "ok")
+        )
+        if not again or self.interrupts.first is not None:
+            return
+        self.write(f"recording the failed verification of {', '.join(again)} (refresh)")
+        refreshed = {s.data_source_id: s for s in self._run_once("refresh", again).data_sources}
+        for source in result.data_sources:
+            if source.data_source_id not in again:
+                continue
+            now = refreshed.get(source.data_source_id)
+            if now is not None and now.verification == "failed":
+                source.recorded_verification = now.recorded_verification
+                source.say("info", "the state records this run's failed verification")
+            else:
+                source.say(
+                    "warning",
+                    "this run's failed verification could not be recorded; the state keeps "
+                    f"the earlier {source.recorded_verification} result",
+                )
+
+    def _run_once(self, operation: str, targets: tuple[str, ...] | None = None) -> StackResult:
         progress = Progress(self.environment, operation, self.write)
         channel = self._channel
         assert channel is not None
-        callbacks: dict[str, Any] = {"on_event": progress, "color": "never"}
+        _, start = channel.read()
+        callbacks: dict[str, Any] = {
+            "on_event": progress,
+            "color": "never",
+            **self._target_urns(targets),
+        }
         failed = False
         with self._tail(channel):
             try:
@@ -646,7 +714,7 @@ class EngineRunner:
                 if not progress.errors and not any(s.messages for s in progress.sources.values()):
                     progress.errors.append(_tail(exc))
                 gc.collect()  # finish the abandoned inline program now (see pulumi_engine notes)
-        progress.verdicts(channel.read()[0])
+        progress.verdicts(channel.read(start)[0])
         pending = self._read_state(progress) if operation != "preview" else set()
         return self._result(operation, progress, failed=failed, pending=pending)
 
@@ -707,8 +775,12 @@ class EngineRunner:
         interrupted = self.interrupts.first is not None
         done = PREVIEWED if operation == "preview" else DONE
         result = self._new_result(operation)
+        targets = self.settings.targets
         for data_source_id, source in progress.sources.items():
-            if data_source_id in pending:
+            if targets and data_source_id not in targets and source.status != "failed":
+                # the engine steps over what is not targeted ("same", even when never created)
+                source.status, source.action = "skipped", None
+            elif data_source_id in pending:
                 source.status = "interrupted"  # the state says its operation never ended
             elif interrupted and source.status not in (*done, "failed"):
                 source.status = "interrupted"

@@ -18,7 +18,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from acumatica_datasource.cli import output
-from acumatica_datasource.cli.stack_cmd import project_name
+from acumatica_datasource.cli.stack_cmd import add_stack_options
 
 if TYPE_CHECKING:
     from acumatica_datasource.spec import Environment
@@ -26,29 +26,16 @@ if TYPE_CHECKING:
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Declare the arguments of ``output``."""
+    from acumatica_datasource.cli import render
+
     parser.add_argument("--env", required=True, metavar="FILE", help="an environment file")
-    parser.add_argument(
-        "--stack", metavar="NAME", help="the stack (default: the file's environment)"
-    )
-    parser.add_argument(
-        "--project",
-        type=project_name,
-        metavar="NAME",
-        help="the Pulumi project of the stack (default: the file's project)",
-    )
-    parser.add_argument(
-        "--state",
-        metavar="DIR",
-        help="local state directory (as for up; ignored when PULUMI_BACKEND_URL is set)",
-    )
+    add_stack_options(parser)
     parser.add_argument(
         "--show-secrets",
         action="store_true",
         help="print the connection strings of data sources that expose them "
         "(expose_connection_string) instead of [secret]",
     )
-    from acumatica_datasource.cli import render
-
     render.add_output_options(parser, "output")
 
 

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from typing import TYPE_CHECKING
 
 from acumatica_datasource import environment_variables as variables
 from acumatica_datasource.cli import output
-from acumatica_datasource.errors import EnvironmentProblem
+from acumatica_datasource.errors import AcumaticaDataSourceError, EnvironmentProblem, UsageError
 
 if TYPE_CHECKING:
     from acumatica_datasource.cli.engine import EngineRunner
@@ -25,33 +26,31 @@ if TYPE_CHECKING:
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    """Declare the arguments shared by the four stack commands."""
+    """Declare the arguments shared by the four stack commands (and ``destroy``'s ``--yes``)."""
     from acumatica_datasource.cli import render
 
     parser.add_argument("--env", required=True, metavar="FILE", help="an environment file")
+    parser.add_argument(
+        "--target",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="operate on the data source with this id only (repeat for more); the others are "
+        "left as they are",
+    )
+    if parser.prog.rsplit(" ", 1)[-1] == "destroy":
+        parser.add_argument(
+            "--yes",
+            action="store_true",
+            help="destroy without asking (a run whose input is not a terminal needs it)",
+        )
     add_engine_options(parser)
     render.add_output_options(parser, parser.prog.rsplit(" ", 1)[-1])
 
 
 def add_engine_options(parser: argparse.ArgumentParser, *, stack: bool = True) -> None:
     """Options shared with ``promote``."""
-    if stack:
-        parser.add_argument(
-            "--stack", metavar="NAME", help="the stack (default: the file's environment)"
-        )
-    parser.add_argument(
-        "--project",
-        type=project_name,
-        metavar="NAME",
-        help="the Pulumi project of the stack (default: the file's project, else "
-        "acumatica-datasources)",
-    )
-    parser.add_argument(
-        "--state",
-        metavar="DIR",
-        help=f"local state directory (default ${variables.STATE_DIR} or ./.acumatica-ds/state; "
-        "ignored when PULUMI_BACKEND_URL is set)",
-    )
+    add_stack_options(parser, stack=stack)
     output.add_sessions_option(parser)
     parser.add_argument(
         "--wait-lock",
@@ -72,6 +71,28 @@ def add_engine_options(parser: argparse.ArgumentParser, *, stack: bool = True) -
         action="store_true",
         help="with --clear-pending: also clear a lock held by a run on another host, whose "
         "liveness cannot be checked from here",
+    )
+
+
+def add_stack_options(parser: argparse.ArgumentParser, *, stack: bool = True) -> None:
+    """Which stack, of which project, in which state: ``--stack``, ``--project``, ``--state``
+    (shared with ``promote``, which has no ``--stack``, and ``output``)."""
+    if stack:
+        parser.add_argument(
+            "--stack", metavar="NAME", help="the stack (default: the file's environment)"
+        )
+    parser.add_argument(
+        "--project",
+        type=project_name,
+        metavar="NAME",
+        help="the Pulumi project of the stack (default: the file's project, else "
+        "acumatica-datasources)",
+    )
+    parser.add_argument(
+        "--state",
+        metavar="DIR",
+        help=f"local state directory (default ${variables.STATE_DIR} or ./.acumatica-ds/state; "
+        "ignored when PULUMI_BACKEND_URL is set)",
     )
 
 
@@ -118,7 +139,15 @@ def run(args: argparse.Namespace) -> int:
     output.note(
         f"{args.command} {label}: {len(environment.data_sources)} data source(s) from {args.env}"
     )
-    result = engine_runner(args, environment, stack).run(args.command)
+    runner = engine_runner(args, environment, stack)
+    if args.command == "destroy" and not args.yes:
+        confirm_destroy(runner, label)
+    result = runner.run(args.command)
+    if args.target:
+        result.say(
+            "info",
+            f"targeted {', '.join(args.target)}: the other data sources were left as they are",
+        )
     if misnamed is not None:
         result.say("warning", str(misnamed))
     render.deliver(result, args)
@@ -139,6 +168,7 @@ def engine_runner(args: argparse.Namespace, environment: Environment, stack: str
         clear_pending=args.clear_pending,
         force=args.force,
         wait_lock=args.wait_lock,
+        targets=tuple(dict.fromkeys(getattr(args, "target", None) or ())),
     )
     return EngineRunner(
         environment,
@@ -147,6 +177,47 @@ def engine_runner(args: argparse.Namespace, environment: Environment, stack: str
         progress=output.note if args.format == "text" else None,
         interrupts=interrupts.current(),
     )
+
+
+class DestroyDeclined(AcumaticaDataSourceError):
+    """The person at the terminal did not confirm ``destroy``."""
+
+    kind = "declined"
+
+
+def confirm_destroy(runner: EngineRunner, label: str) -> None:
+    """Ask on the terminal before ``destroy`` removes anything; refuse (a usage error) when
+    the input is no terminal, where only ``--yes`` confirms."""
+    from acumatica_datasource.cli import interrupts
+    from acumatica_datasource.cli.engine import EngineError
+
+    if not sys.stdin.isatty():
+        raise UsageError(
+            f"destroy {label} asks for confirmation, and this run is not interactive (its "
+            "input is not a terminal): pass --yes to destroy without asking"
+        )
+    targets = list(runner.settings.targets)
+    try:
+        recorded = list(runner.recorded_outputs())
+    except EngineError:  # no such stack: nothing to remove, the engine says so
+        return
+    doomed = [i for i in recorded if i in targets] if targets else recorded
+    if not doomed:
+        return
+    sys.stderr.write(
+        f"destroy {label} removes from the stack {len(doomed)} data source(s): "
+        f"{', '.join(doomed)} (their recorded definitions and outputs; the BI server, "
+        "Acumatica and Vault are not touched).\nType yes to destroy them: "
+    )
+    sys.stderr.flush()
+
+    def stop(_received: object, _count: int) -> None:
+        raise KeyboardInterrupt
+
+    with interrupts.current().on_signal(stop):
+        answer = sys.stdin.readline()
+    if answer.strip().lower() != "yes":
+        raise DestroyDeclined(f"destroy {label} was not confirmed: nothing was removed")
 
 
 def exit_code(result: StackResult, received: Interrupts) -> int:

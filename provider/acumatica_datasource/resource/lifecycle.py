@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import hmac
 import json
 import os
 import sys
@@ -264,8 +265,16 @@ class DataSourceLifecycle:
     def _rotations(
         self, recorded: Mapping[str, Any], news: Mapping[str, Any], warn: Warn
     ) -> list[PropertyChange]:
-        """The secrets whose current Vault version differs from the recorded one; the
-        distinct secrets are asked for at the same time."""
+        """The secret fields whose Vault value changed since it was recorded, key by key.
+
+        A KV v2 version belongs to a path, not a key: writing one key makes a new version of
+        every key there. So when a path's current version differs from the recorded one, the
+        key's value in the recorded version and in the current one are read and compared in
+        memory; only a changed value is a rotation. Nothing but the version number is ever
+        recorded (no value, no hash of one: see docs/rotation.md). When the recorded version
+        cannot be read any more (deleted, destroyed, beyond ``max_versions``, or the token may
+        not read it), the path's new version counts as a rotation, with a warning saying the
+        key may be unchanged. The distinct secrets are asked for at the same time."""
         checked = check_properties(news)
         versions = recorded.get("secret_versions") or {}
         source = checked.source
@@ -291,7 +300,7 @@ class DataSourceLifecycle:
 
         with ThreadPoolExecutor(min(MAX_SECRET_LOOKUPS, len(candidates))) as pool:
             found = list(pool.map(current, [reference for _, reference in candidates]))
-        rotated: list[PropertyChange] = []
+        moved: list[tuple[SecretPath, VaultSecretRef, int, int]] = []
         for (path, reference), now in zip(candidates, found, strict=True):
             if isinstance(now, AcumaticaDataSourceError):
                 self._warn(
@@ -301,7 +310,37 @@ class DataSourceLifecycle:
                     topic=ROTATION_UNCHECKED,
                 )
                 continue
-            if now.version is not None and now.version != versions[reference.describe()]:
+            before = int(versions[reference.describe()])
+            if now.version is not None and now.version != before:
+                moved.append((path, reference, before, now.version))
+        if not moved:
+            return []
+
+        def changed(item: tuple[SecretPath, VaultSecretRef, int, int]) -> bool | str:
+            """Whether the key's value differs between the two versions (or why that cannot
+            be told)."""
+            _, reference, before, after = item
+            try:
+                old = resolver.resolve(_at_version(reference, before)).value.reveal()
+                new = resolver.resolve(_at_version(reference, after)).value.reveal()
+            except AcumaticaDataSourceError as exc:
+                return str(exc)
+            return not hmac.compare_digest(old.encode(), new.encode())
+
+        with ThreadPoolExecutor(min(MAX_SECRET_LOOKUPS, len(moved))) as pool:
+            verdicts = list(pool.map(changed, moved))
+        rotated: list[PropertyChange] = []
+        for (path, reference, before, after), verdict in zip(moved, verdicts, strict=True):
+            if isinstance(verdict, str):
+                location = reference.vault
+                self._warn(
+                    warn,
+                    source.data_source_id,
+                    f"{source.description}: {location.mount}/{location.path} changed (version "
+                    f"{before} -> {after}); key {location.key} may be unchanged: {verdict}. It "
+                    "counts as rotated: the data source is verified again",
+                )
+            if verdict is not False:
                 rotated.append(PropertyChange(path, "update", replace=False, input=True))
         return rotated
 
@@ -583,6 +622,11 @@ def _changes(path: PropertyPath, old: Any, new: Any) -> list[PropertyChange]:
     if new is None:
         return change("delete")
     return change("update")
+
+
+def _at_version(reference: VaultSecretRef, version: int) -> VaultSecretRef:
+    """``reference`` pinned to a KV v2 ``version``."""
+    return VaultSecretRef(vault=reference.vault.model_copy(update={"version": version}))
 
 
 def _unknown(value: Any) -> bool:
