@@ -22,8 +22,8 @@ from tests.resilience.support import (
 from tests.support.e2e import World
 from tests.support.pulumi_engine import command_line, descendants
 
-from acumatica_datasource.cli.engine import PROJECT
 from acumatica_datasource.resource import TYPE_TOKEN
+from acumatica_datasource.spec import DEFAULT_PROJECT as PROJECT
 
 pytestmark = pytest.mark.engine
 
