@@ -23,6 +23,14 @@ SESSIONS_PER_SITE = "ACUMATICA_DS_SESSIONS_PER_SITE"
 STATE_DIR = "ACUMATICA_DS_STATE_DIR"
 """The command line's local state directory (``--state``)."""
 
+STEP_SUMMARY = "GITHUB_STEP_SUMMARY"
+"""Set by GitHub Actions: a file the Markdown summary of a command is appended to (unless
+``--no-summary``)."""
+
+WORKSPACES = ("GITHUB_WORKSPACE", "CI_PROJECT_DIR")
+"""Set by GitHub Actions and GitLab CI: the repository's checkout, which the file paths of
+annotations and SARIF results are made relative to."""
+
 VAULT_ALLOW_HTTP = "ACUMATICA_DS_VAULT_ALLOW_HTTP"
 """Set to 1 (or true) to accept a plain ``http://`` Vault address off loopback, like
 ``vault.allow_insecure_http: true`` in the file (a warning is printed on every run)."""

@@ -4,6 +4,7 @@ changes, field by field, with secret values never shown (issue 15)."""
 from __future__ import annotations
 
 from acumatica_datasource.cli.engine import _field_changes
+from acumatica_datasource.cli.render import render
 from acumatica_datasource.cli.result import SECRET, DataSourceResult, FieldChange, StackResult
 from acumatica_datasource.resource.outputs import fingerprint
 
@@ -79,6 +80,7 @@ def test_the_summary_and_the_json_carry_the_diff() -> None:
     source = DataSourceResult("erp", "ERP", action="update", status="planned")
     source.diff = [FieldChange("page_size", "update", 100, 200)]
     result = StackResult("preview", "dev", data_sources=[source])
-    assert "      page_size: 100 => 200" in result.text()
+    assert "      page_size: 100 => 200" in render(result, "text").splitlines()
+    assert "| `page_size`: `100` → `200` |" in render(result, "markdown")
     (listed,) = result.as_dict()["data_sources"]
     assert listed["diff"] == [{"path": "page_size", "old": 100, "new": 200, "kind": "update"}]

@@ -38,6 +38,7 @@ def test_promote_refuses_a_file_whose_name_and_environment_disagree(world: World
             "line": 1,
             "path": "environment",
             "message": WHY + ": correct environment or rename the file",
+            "rule": "invalid-value",
         }
     ]
     assert not (world.state_dir / ".workspaces").exists()  # no stack was touched

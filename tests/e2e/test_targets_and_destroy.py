@@ -54,6 +54,16 @@ def test_targets_and_the_confirmation_of_destroy(world: World) -> None:
     assert statuses(preview) == {"erp-basic": "skipped", "erp-oauth": "planned"}
     assert preview.result["changes"]["create"] == 1
 
+    requests = len(world.control.requests())
+    refresh = world.acumatica_ds(
+        "refresh", "--env", path, "--target", "erp-basic", "--format", "json"
+    )
+    assert refresh.code == 0, refresh.output
+    assert statuses(refresh) == {"erp-basic": "unchanged", "erp-oauth": "skipped"}
+    verified = {s["data_source_id"]: s["verification"] for s in refresh.result["data_sources"]}
+    assert verified == {"erp-basic": "ok", "erp-oauth": "not_run"}
+    assert len(world.control.requests()) > requests
+
     unknown = world.acumatica_ds("refresh", "--env", path, "--target", "erp-nope")
     assert unknown.code == 2, unknown.output
     assert (

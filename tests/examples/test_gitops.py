@@ -115,7 +115,7 @@ def scripts(pipeline: Path) -> list[str]:
             for key, value in node.items():
                 if key == "run" and isinstance(value, str):
                     found.append(value)
-                elif key in ("script", "before_script") and isinstance(value, list):
+                elif key in ("script", "before_script", "after_script") and isinstance(value, list):
                     found.extend(str(line) for line in value)
                 else:
                     walk(value)
@@ -127,15 +127,24 @@ def scripts(pipeline: Path) -> list[str]:
     return found
 
 
+SHELL_OPERATORS = frozenset({">", ">>", "<", "|", "||", "&&", ";", "&", "2>", "2>&1"})
+
+
 def commands(pipeline: Path, program: str) -> list[list[str]]:
-    """The argument lists of every call of ``program`` in a pipeline's scripts."""
+    """The argument lists of every call of ``program`` in a pipeline's scripts (up to a
+    redirection, a pipe or the next command)."""
     calls = []
     for script in scripts(pipeline):
         for line in script.replace("\\\n", " ").splitlines():
             words = shlex.split(line, comments=True)
             for start, word in enumerate(words):
                 if word == program:
-                    calls.append(words[start + 1 :])
+                    arguments = words[start + 1 :]
+                    end = next(
+                        (i for i, a in enumerate(arguments) if a in SHELL_OPERATORS),
+                        len(arguments),
+                    )
+                    calls.append(arguments[:end])
     return calls
 
 
@@ -178,3 +187,27 @@ def test_pipelines_install_acumatica_ds_from_its_repository(pipeline: Path) -> N
         for requirement in arguments[1:]:
             value = variables.get(requirement.strip("${}"), requirement)
             assert value.startswith("git+https://"), requirement
+
+
+def test_pipelines_publish_the_ci_reports() -> None:
+    """Issue 17: annotations on pull requests, the JUnit report uploaded, the preview's
+    Markdown summary posted on the pull (merge) request."""
+    github, gitlab = commands(GITHUB, "acumatica-ds"), commands(GITLAB, "acumatica-ds")
+    assert ["validate", "--format=github", "environments/*.yaml"] in github
+    junit = "--junit=reports/verify-dev.xml"
+    assert ["verify", junit, "environments/dev.yaml"] in github
+    assert ["verify", junit, "environments/dev.yaml"] in gitlab
+    preview = ["preview", "--env", "environments/dev.yaml", "--format=markdown"]
+    assert preview in github and preview in gitlab
+
+    workflow = yaml.safe_load(GITHUB.read_text())
+    steps = workflow["jobs"]["validate"]["steps"]
+    uploads = [step for step in steps if str(step.get("uses", "")).startswith("actions/upload-")]
+    assert [step["with"]["path"] for step in uploads] == ["reports/verify-dev.xml"]
+    assert workflow["jobs"]["validate"]["permissions"]["pull-requests"] == "write"
+    assert any("gh pr comment" in s and "reports/preview.md" in s for s in scripts(GITHUB))
+
+    pipeline = yaml.safe_load(GITLAB.read_text())
+    assert pipeline["verify"]["artifacts"]["reports"]["junit"] == "reports/verify-dev.xml"
+    assert pipeline["verify"]["artifacts"]["when"] == "always"
+    assert any("merge_requests/$CI_MERGE_REQUEST_IID/notes" in s for s in scripts(GITLAB))

@@ -72,6 +72,7 @@ def test_json_format(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
                 "path": "environment",
                 "message": "must be lower-case letters, digits and dashes, starting with a "
                 "letter or digit (it names the Pulumi stack)",
+                "rule": "invalid-value",
             }
         ],
     }

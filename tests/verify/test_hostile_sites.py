@@ -47,7 +47,7 @@ from tests.verify.support import (
     run,
 )
 
-from acumatica_datasource.cli.verify_cmd import format_report, report_line
+from acumatica_datasource.cli.render.text import report_block, report_line
 from acumatica_datasource.resource.outputs import verification_output
 from acumatica_datasource.secrets import SecretResolver
 from acumatica_datasource.verify import Report, verify_all
@@ -71,7 +71,7 @@ def visible_texts(report: Report, mode: str = "warn") -> list[str]:
     return [
         json.dumps(report.as_dict(), ensure_ascii=False),
         json.dumps(report.as_dict()),
-        format_report(report),
+        report_block(report),
         report_line(report),
         json.dumps(recorded, ensure_ascii=False),
         json.dumps(recorded),

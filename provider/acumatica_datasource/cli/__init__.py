@@ -149,6 +149,10 @@ def _run(command: str | None, arguments: list[str]) -> int:
         output.failure(exc)
         if json_output:
             _print_json(_error_document(known, exc.kind, str(exc), **_details(exc)))
+        if known is not None:
+            from acumatica_datasource.cli import render
+
+            render.deliver_failure(known, exc, args)
         return exit_code(exc)
     except KeyboardInterrupt:
         print("acumatica-ds: interrupted", file=sys.stderr)

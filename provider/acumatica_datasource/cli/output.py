@@ -15,16 +15,6 @@ if TYPE_CHECKING:
     from acumatica_datasource.errors import AcumaticaDataSourceError
 
 
-def add_format_option(parser: argparse.ArgumentParser) -> None:
-    """Add ``--format text|json``."""
-    parser.add_argument(
-        "--format",
-        choices=("text", "json"),
-        default="text",
-        help="text for people (default), json for machines",
-    )
-
-
 def note(message: str) -> None:
     """A line for people, on stderr (stdout stays for results)."""
     print(message, file=sys.stderr, flush=True)

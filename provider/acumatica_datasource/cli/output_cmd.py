@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Declare the arguments of ``output``."""
+    from acumatica_datasource.cli import render
+
     parser.add_argument("--env", required=True, metavar="FILE", help="an environment file")
     add_stack_options(parser)
     parser.add_argument(
@@ -34,7 +36,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="print the connection strings of data sources that expose them "
         "(expose_connection_string) instead of [secret]",
     )
-    output.add_format_option(parser)
+    render.add_output_options(parser, "output")
 
 
 def run(args: argparse.Namespace) -> int:

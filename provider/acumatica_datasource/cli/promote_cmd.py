@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from acumatica_datasource.cli import exit_code, output
 from acumatica_datasource.cli.stack_cmd import add_engine_options, check_settings, engine_runner
@@ -40,8 +40,10 @@ class MisnamedFileError(UsageError):
 def configure(parser: argparse.ArgumentParser) -> None:
     """Declare the arguments of ``promote``."""
     parser.add_argument("files", nargs="+", metavar="FILE", help="environment files, in order")
+    from acumatica_datasource.cli import render
+
     add_engine_options(parser, stack=False)
-    output.add_format_option(parser)
+    render.add_output_options(parser, "promote")
 
 
 def blocking(source: DataSourceResult) -> str | None:
@@ -59,8 +61,13 @@ def blocking(source: DataSourceResult) -> str | None:
 
 def run(args: argparse.Namespace) -> int:
     """Validate every file first, then apply them one after the other."""
-    from acumatica_datasource.cli import interrupts
-    from acumatica_datasource.cli.result import RESULT_VERSION, error_document, stack_label
+    from acumatica_datasource.cli import interrupts, render
+    from acumatica_datasource.cli.result import (
+        PromotedEnvironment,
+        PromoteResult,
+        error_document,
+        stack_label,
+    )
     from acumatica_datasource.spec import validate_file
 
     results = [validate_file(name) for name in args.files]
@@ -89,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
     if len(set(names)) != len(names):
         raise UsageError("two files name the same environment (stack): " + ", ".join(names))
     check_settings()
-    summary: list[dict[str, Any]] = []
+    promotion = PromoteResult([])
     failed = False
     problem: AcumaticaDataSourceError | None = None
     received = interrupts.current()
@@ -97,65 +104,43 @@ def run(args: argparse.Namespace) -> int:
         environment = result.environment
         assert environment is not None
         project = args.project or environment.project
-        entry: dict[str, Any] = {
-            "file": result.file,
-            "project": project,
-            "stack": environment.environment,
-        }
-        summary.append(entry)
+        entry = PromotedEnvironment(result.file, environment.environment, project)
+        promotion.environments.append(entry)
         if failed or received.first is not None:
-            entry["status"] = "not_applied"
-            continue
+            continue  # not_applied
         label = stack_label(project, environment.environment)
         output.note(f"promote: applying {result.file} to stack {label}")
         try:
             outcome = engine_runner(args, environment, environment.environment).run("up")
         except AcumaticaDataSourceError as exc:  # no engine, no passphrase, a locked stack
-            entry.update(status="failed", reason=str(exc), error={"kind": exc.kind})
+            entry.status, entry.reason, entry.error_kind = "failed", str(exc), exc.kind
             output.failure(exc)
             failed, problem = True, problem or exc
             continue
-        entry.update(outcome.as_dict(versioned=False))
-        entry.pop("command", None)
+        entry.result = outcome
         reasons = [
             f"{source.description} ({why})"
             for source in outcome.data_sources
             if (why := blocking(source)) is not None
         ]
         if outcome.status == "interrupted":
-            entry.update(status="interrupted", reason=f"interrupted by {outcome.signal}")
+            entry.status, entry.reason = "interrupted", f"interrupted by {outcome.signal}"
         elif not outcome.succeeded or reasons:
-            entry.update(
-                status="failed",
-                reason="not promoted further: " + ", ".join(reasons)
+            entry.status = "failed"
+            entry.reason = (
+                "not promoted further: " + ", ".join(reasons)
                 if reasons
-                else "the deployment failed",
+                else "the deployment failed"
             )
             failed = True
         else:
-            entry["status"] = "applied"
-    status = "interrupted" if received.first is not None else ("failed" if failed else "succeeded")
-    if args.format == "json":
-        document = {
-            "version": RESULT_VERSION,
-            "command": "promote",
-            "status": status,
-            "succeeded": status == "succeeded",
-            "signal": received.describe() if received.first is not None else None,
-            "environments": summary,
-        }
-        if problem is not None:
-            document["error"] = {"kind": problem.kind, "message": str(problem)}
-        print(json.dumps(document, ensure_ascii=False))
-    else:
-        for entry in summary:
-            reason = f": {entry['reason']}" if entry.get("reason") else ""
-            print(f"{stack_label(entry['project'], entry['stack']):<16} {entry['status']}{reason}")
-            for source in entry.get("data_sources", []):
-                for message in source.get("messages", []):
-                    if message["severity"] != "info":
-                        print(f"    {source['description']}: {message['text']}")
-    if status == "interrupted":
+            entry.status = "applied"
+    if received.first is not None:
+        promotion.signal = received.describe()
+    if problem is not None:
+        promotion.error = (problem.kind, str(problem))
+    render.deliver(promotion, args)
+    if promotion.status == "interrupted":
         return received.exit_code
     if problem is not None:
         return exit_code(problem)

@@ -1,11 +1,15 @@
-"""What a command did, for people (text) and machines (``--format json``).
+"""What a command did: the result objects every output format is rendered from.
 
-Every command's JSON output is one object on the last stdout line, version
-:data:`RESULT_VERSION` (the shape is documented in the README, "JSON output"). A result
-describes this run and nothing older: a data source's ``status`` is what happened to it now,
-its ``verification`` the verdict of a verification run now (or ``not_run``), and what the
-state holds is ``recorded_verification``. Renderers (text here; JUnit, Markdown and CI
-annotations can follow) read these objects, not the JSON.
+:class:`ValidateResult` (``validate``), :class:`VerifyResult` (``verify``),
+:class:`StackResult` (``preview``, ``up``, ``refresh``, ``destroy``) and
+:class:`PromoteResult` (``promote``). Their ``as_dict`` is the JSON form: one object on the
+last stdout line, version :data:`RESULT_VERSION` (documented in the README, "JSON output").
+The renderers of :mod:`.render` (text, JSON, GitHub annotations, SARIF, JUnit, Markdown)
+read these objects, never each other's output.
+
+A result describes this run and nothing older: a data source's ``status`` is what happened to
+it now, its ``verification`` the verdict of a verification run now (or ``not_run``), and what
+the state holds is ``recorded_verification``.
 """
 
 from __future__ import annotations
@@ -13,7 +17,11 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from acumatica_datasource.spec import Problem, ValidationResult
+    from acumatica_datasource.verify import Report
 
 RESULT_VERSION = 1
 SECRET = "[secret]"
@@ -70,7 +78,7 @@ class FieldChange:
 
     def text(self) -> str:
         """``page_size: 100 => 200``; ``(unset)`` for a side without a value."""
-        return f"{self.path}: {_shown(self.old)} => {_shown(self.new)}"
+        return f"{self.path}: {shown(self.old)} => {shown(self.new)}"
 
 
 @dataclass
@@ -178,30 +186,6 @@ class StackResult:
         )
         return document
 
-    def text(self) -> list[str]:
-        """The summary for people."""
-        counts = ", ".join(f"{count} {kind}" for kind, count in self.changes.items())
-        headline = {"succeeded": "succeeded", "failed": "FAILED", "interrupted": "INTERRUPTED"}
-        state = headline[self.status]
-        if self.signal:
-            state += f" by {self.signal}"
-        lines = [f"{self.command} {self.name}: {state} ({counts})"]
-        for source in self.data_sources:
-            line = f"  {source.description} [{source.data_source_id}]: {source.status}"
-            if source.verification != "not_run":
-                line += f", verification {source.verification}"
-            elif source.recorded_verification and source.status in ("unchanged", "planned"):
-                line += f" (recorded verification {source.recorded_verification})"
-            lines.append(line)
-            if source.callback_url and source.status != "deleted":
-                lines.append(
-                    f"      callback URL: {source.callback_url} (register it in Acumatica)"
-                )
-            lines += [f"      {change.text()}" for change in source.diff]
-            lines += [f"      {_prefix(m)}{m.text}" for m in source.messages]
-        lines += [f"  {_prefix(m) or 'note: '}{m.text}" for m in self.messages]
-        return lines
-
 
 def stack_label(project: str | None, stack: str) -> str:
     """``stack``, or ``project/stack`` when ``project`` is not the default one."""
@@ -221,6 +205,24 @@ def error_document(command: str | None, kind: str, message: str, **extra: Any) -
     }
 
 
+@dataclass
+class FailedCommand:
+    """A command that failed before it could do its work (an invalid or unreadable file, no
+    passphrase, a locked stack): what the CI formats report instead of a result."""
+
+    command: str
+    kind: str
+    """The error's kind (``usage``, ``invalid``, ``locked``...; see :func:`error_document`)."""
+    message: str
+    problems: list[Problem] = field(default_factory=list)
+    """The problems of invalid files, one by one."""
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON form."""
+        extra = {"problems": [p.as_dict() for p in self.problems]} if self.problems else {}
+        return error_document(self.command, self.kind, self.message, **extra)
+
+
 def left_open(count: int) -> str:
     """The message about sessions a login may have left open."""
     sessions = "a session" if count == 1 else f"{count} sessions"
@@ -237,13 +239,160 @@ def _planned_key(action: str | None) -> str:
     return "update"  # a replacement
 
 
-def _shown(value: Any) -> str:
+@dataclass
+class ValidateResult:
+    """What ``validate`` found in its files."""
+
+    files: list[ValidationResult]
+
+    @property
+    def problems(self) -> list[Problem]:
+        """Every problem once (a base extended by several files is checked with each)."""
+        return list(dict.fromkeys(p for result in self.files for p in result.problems))
+
+    @property
+    def valid(self) -> bool:
+        return not self.problems
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON form."""
+        return {
+            "version": RESULT_VERSION,
+            "command": "validate",
+            "valid": self.valid,
+            "errors": [problem.as_dict() for problem in self.problems],
+        }
+
+
+@dataclass
+class VerifiedFile:
+    """The verification reports of one environment file."""
+
+    file: str
+    environment: str
+    reports: list[Report] = field(default_factory=list)
+    started_at: str | None = None
+    """When its verifications started (ISO 8601, UTC)."""
+    duration_ms: int = 0
+    """Wall time of the file's verifications (they run in parallel)."""
+
+
+@dataclass
+class VerifyResult:
+    """What ``verify`` found, file by file."""
+
+    files: list[VerifiedFile]
+    signal: str | None = None
+    """The signal that interrupted the run (``SIGINT``, ``SIGTERM``), if one did."""
+
+    @property
+    def reports(self) -> list[Report]:
+        return [report for verified in self.files for report in verified.reports]
+
+    @property
+    def status(self) -> RunStatus:
+        if self.signal is not None:
+            return "interrupted"
+        return "succeeded" if all(report.passed for report in self.reports) else "failed"
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status == "succeeded"
+
+    @property
+    def possibly_open_sessions(self) -> int:
+        return sum(report.possibly_open_sessions for report in self.reports)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON form: the data sources of every file, each naming its file and
+        environment."""
+        return {
+            "version": RESULT_VERSION,
+            "command": "verify",
+            "status": self.status,
+            "succeeded": self.succeeded,
+            "signal": self.signal,
+            "possibly_open_sessions": self.possibly_open_sessions,
+            "data_sources": [
+                {**report.as_dict(), "file": verified.file, "environment": verified.environment}
+                for verified in self.files
+                for report in verified.reports
+            ],
+        }
+
+
+PromotionStatus = Literal["applied", "failed", "interrupted", "not_applied"]
+
+
+@dataclass
+class PromotedEnvironment:
+    """One environment file of a promotion and what became of it."""
+
+    file: str
+    stack: str
+    project: str | None = None
+    """The Pulumi project of the stack."""
+    status: PromotionStatus = "not_applied"
+    reason: str | None = None
+    result: StackResult | None = None
+    """The ``up`` of this environment, when it ran."""
+    error_kind: str | None = None
+    """The kind of the error that kept ``up`` from running, if one did."""
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON form: the file, the stack, the fields of the ``up`` result, the status."""
+        document: dict[str, Any] = {"file": self.file, "project": self.project, "stack": self.stack}
+        if self.result is not None:
+            document.update(self.result.as_dict(versioned=False))
+            document.pop("command")
+        document["status"] = self.status
+        if self.reason is not None:
+            document["reason"] = self.reason
+        if self.error_kind is not None:
+            document["error"] = {"kind": self.error_kind}
+        return document
+
+
+@dataclass
+class PromoteResult:
+    """What ``promote`` did to each environment, in order."""
+
+    environments: list[PromotedEnvironment]
+    signal: str | None = None
+    error: tuple[str, str] | None = None
+    """The kind and message of the first error that kept an ``up`` from running."""
+
+    @property
+    def status(self) -> RunStatus:
+        if self.signal is not None:
+            return "interrupted"
+        failed = any(e.status == "failed" for e in self.environments)
+        return "failed" if failed else "succeeded"
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status == "succeeded"
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON form."""
+        document: dict[str, Any] = {
+            "version": RESULT_VERSION,
+            "command": "promote",
+            "status": self.status,
+            "succeeded": self.succeeded,
+            "signal": self.signal,
+            "environments": [environment.as_dict() for environment in self.environments],
+        }
+        if self.error is not None:
+            document["error"] = {"kind": self.error[0], "message": self.error[1]}
+        return document
+
+
+def shown(value: Any) -> str:
+    """A value of a field as a change shows it: text as it is, ``(unset)`` for none, other
+    values as compact JSON."""
     if value is None:
         return "(unset)"
     if isinstance(value, str):
         return value
     return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
-
-
-def _prefix(message: Message) -> str:
-    return {"error": "error: ", "warning": "warning: ", "info": ""}[message.severity]

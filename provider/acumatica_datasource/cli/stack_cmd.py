@@ -10,7 +10,6 @@ problems (bad arguments, no passphrase, no Pulumi CLI, a malformed setting varia
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from typing import TYPE_CHECKING
@@ -28,6 +27,8 @@ if TYPE_CHECKING:
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Declare the arguments shared by the four stack commands (and ``destroy``'s ``--yes``)."""
+    from acumatica_datasource.cli import render
+
     parser.add_argument("--env", required=True, metavar="FILE", help="an environment file")
     parser.add_argument(
         "--target",
@@ -44,7 +45,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
             help="destroy without asking (a run whose input is not a terminal needs it)",
         )
     add_engine_options(parser)
-    output.add_format_option(parser)
+    render.add_output_options(parser, parser.prog.rsplit(" ", 1)[-1])
 
 
 def add_engine_options(parser: argparse.ArgumentParser, *, stack: bool = True) -> None:
@@ -119,7 +120,7 @@ def check_settings() -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run one operation on the environment's stack."""
-    from acumatica_datasource.cli import interrupts
+    from acumatica_datasource.cli import interrupts, render
     from acumatica_datasource.cli.result import stack_label
     from acumatica_datasource.spec import validate_file
 
@@ -149,7 +150,7 @@ def run(args: argparse.Namespace) -> int:
         )
     if misnamed is not None:
         result.say("warning", str(misnamed))
-    print_result(result, args.format)
+    render.deliver(result, args)
     return exit_code(result, interrupts.current())
 
 
@@ -224,12 +225,3 @@ def exit_code(result: StackResult, received: Interrupts) -> int:
     if result.status == "interrupted":
         return received.exit_code or 130
     return 0 if result.succeeded else 1
-
-
-def print_result(result: StackResult, format_: str) -> None:
-    """The summary: lines for people, or one JSON object as the last stdout line."""
-    if format_ == "json":
-        print(json.dumps(result.as_dict(), ensure_ascii=False), flush=True)
-        return
-    for line in result.text():
-        print(line)

@@ -1,4 +1,4 @@
-"""``acumatica-ds verify FILE``: resolve secrets and verify data sources against their sites.
+"""``acumatica-ds verify FILE...``: resolve secrets and verify data sources against their sites.
 
 Exit 0 when every selected data source is ``ok`` or ``warning`` (or not verified because its
 mode is ``off``), 1 otherwise (including an invalid file), 2 on usage errors, 130 or 143 when
@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import signal
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,20 +25,27 @@ from acumatica_datasource.cli import output
 from acumatica_datasource.errors import EnvironmentProblem, UsageError
 
 if TYPE_CHECKING:
-    from acumatica_datasource.verify import ProgressBoard, Report
+    from acumatica_datasource.cli.result import VerifiedFile
+    from acumatica_datasource.spec import DataSource, Environment
+    from acumatica_datasource.verify import ProgressBoard, Report, VerifyOptions
 
 TICK_SECONDS = 0.5
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Declare the arguments of ``verify``."""
-    parser.add_argument("file", metavar="FILE", help="an environment file (YAML)")
+    from acumatica_datasource.cli import render
+
+    parser.add_argument(
+        "files", nargs="+", metavar="FILE", help="environment files (YAML), verified in order"
+    )
     parser.add_argument(
         "--data-source",
         action="append",
         default=[],
         metavar="DESCRIPTION",
-        help="verify only this data source (its description or id); repeatable",
+        help="verify only this data source (its description or id, in any of the files); "
+        "repeatable",
     )
     output.add_sessions_option(parser)
     parser.add_argument(
@@ -45,29 +53,20 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help=f"CA certificates to trust for the Acumatica sites (${variables.CA_BUNDLE})",
     )
-    output.add_format_option(parser)
+    render.add_output_options(parser, "verify")
 
 
 def run(args: argparse.Namespace) -> int:
-    """Verify the selected data sources in parallel and report."""
+    """Verify the selected data sources of each file (those of a file in parallel) and
+    report."""
     import dataclasses
 
-    from acumatica_datasource.cli import interrupts
-    from acumatica_datasource.cli.result import RESULT_VERSION
-    from acumatica_datasource.secrets import SecretResolver
-    from acumatica_datasource.spec import load_environment
-    from acumatica_datasource.verify import ProgressBoard, VerifyOptions, verify_all
+    from acumatica_datasource.cli import interrupts, render
+    from acumatica_datasource.cli.render.text import report_line, verify_note
+    from acumatica_datasource.cli.result import VerifiedFile, VerifyResult
+    from acumatica_datasource.verify import ProgressBoard, VerifyOptions
 
-    environment = load_environment(args.file)
-    sources = environment.data_sources
-    if args.data_source:
-        wanted = {name.strip().casefold() for name in args.data_source}
-        sources = [s for s in sources if {s.description.casefold(), s.data_source_id} & wanted]
-        found = {s.description.casefold() for s in sources} | {s.data_source_id for s in sources}
-        missing = sorted(wanted - found)
-        if missing:
-            known = ", ".join(s.description for s in environment.data_sources) or "none"
-            raise UsageError(f"{args.file}: no data source {', '.join(missing)}; known: {known}")
+    selected = _selected(args.files, args.data_source)
     try:
         options = VerifyOptions.from_environment(
             os.environ, sessions_per_site=args.sessions_per_site, ca_bundle=args.ca_bundle
@@ -77,14 +76,16 @@ def run(args: argparse.Namespace) -> int:
     if options.ca_bundle is not None and not Path(options.ca_bundle).is_file():
         origin = "--ca-bundle" if args.ca_bundle else f"${variables.CA_BUNDLE}"
         raise UsageError(f"{origin}: {options.ca_bundle} is not a readable file of CA certificates")
-    output.note(f"verifying {len(sources)} data source{'s' * (len(sources) != 1)} of {args.file}")
+    total = sum(len(sources) for _, _, sources in selected)
+    where = args.files[0] if len(args.files) == 1 else f"{len(args.files)} files"
+    output.note(f"verifying {total} data source{'s' * (total != 1)} of {where}")
     done = [0]
     lock = threading.Lock()
 
     def progress(report: Report) -> None:
         with lock:
             done[0] += 1
-            output.note(f"[{done[0]}/{len(sources)}] {report_line(report)}")
+            output.note(f"[{done[0]}/{total}] {report_line(report)}")
 
     board = ProgressBoard()
     options = dataclasses.replace(options, board=board)
@@ -98,45 +99,82 @@ def run(args: argparse.Namespace) -> int:
             )
 
     received = interrupts.current()
-    if received.first is not None:  # a signal came while the file was read
+    if received.first is not None:  # a signal came while the files were read
         options.cancellation.cancel(f"the command received {received.describe()}")
-    with (
-        received.on_signal(cancel),
-        SecretResolver(environment.vault) as resolver,
-        _progress_lines(board, enabled=args.format == "text"),
-    ):
-        reports = verify_all(
-            [(source, environment.callback_url(source)) for source in sources],
-            secrets=resolver,
-            options=options,
-            on_report=progress,
-        )
-    interrupted = received.first is not None
-    passed = all(r.passed for r in reports)
-    status = "interrupted" if interrupted else ("succeeded" if passed else "failed")
-    if args.format == "json":
-        document = {
-            "version": RESULT_VERSION,
-            "command": "verify",
-            "status": status,
-            "succeeded": status == "succeeded",
-            "signal": received.describe() if interrupted else None,
-            "possibly_open_sessions": sum(r.possibly_open_sessions for r in reports),
-            "data_sources": [r.as_dict() for r in reports],
-        }
-        print(json.dumps(document, ensure_ascii=False))
-    else:
-        for report in reports:
-            print(format_report(report))
-        failed = sum(1 for r in reports if not r.passed)
-        output.note(
-            f"{len(reports) - failed} of {len(reports)} data source"
-            f"{'s' * (len(reports) != 1)} passed"
-            + (f" (interrupted by {received.describe()})" if interrupted else "")
-        )
-    if interrupted:
+    result = VerifyResult([])
+    with received.on_signal(cancel), _progress_lines(board, enabled=args.format == "text"):
+        for file, environment, sources in selected:
+            verified = VerifiedFile(file, environment.environment)
+            result.files.append(verified)
+            verified.reports = _verify_file(environment, sources, options, progress, verified)
+    if received.first is not None:
+        result.signal = received.describe()
+    render.deliver(result, args)
+    if args.format == "text":
+        output.note(verify_note(result))
+    if result.status == "interrupted":
         return received.exit_code
-    return 0 if passed else 1
+    return 0 if result.succeeded else 1
+
+
+def _selected(
+    files: list[str], wanted_names: list[str]
+) -> list[tuple[str, Environment, list[DataSource]]]:
+    """Each file with its environment and the data sources to verify (all, or those named
+    by ``--data-source``). Every file is read before anything is verified: the problems of
+    all invalid files are reported together."""
+    from acumatica_datasource.cli import exit_code
+    from acumatica_datasource.spec import validate_file
+
+    validations = [validate_file(name) for name in files]
+    errors = [error for validation in validations if (error := validation.error()) is not None]
+    if errors:
+        worst = max(errors, key=exit_code)
+        raise type(worst)([problem for error in errors for problem in error.problems])
+    wanted = {name.strip().casefold() for name in wanted_names}
+    selected = []
+    found: set[str] = set()
+    for validation in validations:
+        environment = validation.environment
+        assert environment is not None  # a file without problems has an environment
+        sources = environment.data_sources
+        if wanted:
+            sources = [s for s in sources if {s.description.casefold(), s.data_source_id} & wanted]
+            found |= {s.description.casefold() for s in sources} | {
+                s.data_source_id for s in sources
+            }
+        selected.append((validation.file, environment, sources))
+    missing = sorted(wanted - found)
+    if missing:
+        known = ", ".join(s.description for _, e, _ in selected for s in e.data_sources) or "none"
+        where = files[0] if len(files) == 1 else ", ".join(files)
+        raise UsageError(f"{where}: no data source {', '.join(missing)}; known: {known}")
+    return selected
+
+
+def _verify_file(
+    environment: Environment,
+    sources: list[DataSource],
+    options: VerifyOptions,
+    progress: Callable[[Report], None],
+    verified: VerifiedFile,
+) -> list[Report]:
+    """Verify ``sources`` of one environment in parallel; time them on ``verified``."""
+    from acumatica_datasource.secrets import SecretResolver
+    from acumatica_datasource.verify import verify_all
+
+    started = time.perf_counter()
+    verified.started_at = datetime.now(UTC).isoformat(timespec="seconds")
+    try:
+        with SecretResolver(environment.vault) as resolver:
+            return verify_all(
+                [(source, environment.callback_url(source)) for source in sources],
+                secrets=resolver,
+                options=options,
+                on_report=progress,
+            )
+    finally:
+        verified.duration_ms = round((time.perf_counter() - started) * 1000)
 
 
 @contextlib.contextmanager
@@ -152,40 +190,3 @@ def _progress_lines(board: ProgressBoard, *, enabled: bool) -> Iterator[None]:
 
     with output.ticking(TICK_SECONDS, tick):
         yield
-
-
-MARKS = {"ok": "ok  ", "warning": "WARN", "failed": "FAIL", "skipped": "skip"}
-
-
-def report_line(report: Report) -> str:
-    """``description: status (1.2 s)``."""
-    return f"{report.description}: {report.summary()} ({report.duration_ms / 1000:.1f} s)"
-
-
-def format_report(report: Report) -> str:
-    """A readable, multi-line report of one data source."""
-    from acumatica_datasource.cli.result import left_open
-
-    server = report.facts()
-    lines = [f"{report.description} [{report.data_source_id}]: {report.status.upper()}"]
-    for check in report.checks:
-        lines.append(
-            f"  {MARKS[check.status]} {check.name:<22} {report.text(check.detail)} "
-            f"({check.duration_ms} ms)"
-        )
-    if server["build_version"] or server["version"]:
-        lines.append(
-            f"  site: Acumatica {server['build_version'] or '?'}, endpoint "
-            f"{server['endpoint'] or '?'} {server['version'] or '?'}"
-        )
-    if report.callback_url:
-        registered = {True: "registered", False: "NOT registered", None: "not checked"}
-        lines.append(
-            f"  callback URL: {report.callback_url} ({registered[report.callback_registered]})"
-        )
-    lines.append(f"  records read: {report.records_read}, HTTP requests: {report.requests}")
-    if report.possibly_open_sessions:
-        lines.append(f"  warning: {left_open(report.possibly_open_sessions)}")
-    if report.interrupted:
-        lines.append(f"  interrupted: {report.interrupted}")
-    return "\n".join(lines)

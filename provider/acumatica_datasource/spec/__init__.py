@@ -36,7 +36,7 @@ if TYPE_CHECKING:
         VerificationLogin,
         secret_subpaths,
     )
-    from acumatica_datasource.spec.problems import FieldProblem, Problem
+    from acumatica_datasource.spec.problems import RULES, FieldProblem, Problem, Rule
     from acumatica_datasource.spec.references import (
         EnvSecretRef,
         InlineSecretRef,
@@ -66,6 +66,7 @@ _MODULES = {
     "DEFAULT_PROJECT": "models",
     "DEFAULT_SCOPE": "models",
     "MANAGED_KEYS": "connection_string",
+    "RULES": "problems",
     "SCOPES": "models",
     "SECRET_PATHS": "models",
     "AppRoleAuth": "vault",
@@ -81,6 +82,7 @@ _MODULES = {
     "KubernetesAuth": "vault",
     "OAuth2Authentication": "models",
     "Problem": "problems",
+    "Rule": "problems",
     "SecretPath": "secret_fields",
     "SecretReference": "references",
     "SpecError": "document",
@@ -115,6 +117,7 @@ __all__ = [
     "DEFAULT_PROJECT",
     "DEFAULT_SCOPE",
     "MANAGED_KEYS",
+    "RULES",
     "SCOPES",
     "SECRET_PATHS",
     "AppRoleAuth",
@@ -130,6 +133,7 @@ __all__ = [
     "KubernetesAuth",
     "OAuth2Authentication",
     "Problem",
+    "Rule",
     "SecretPath",
     "SecretReference",
     "SpecError",

@@ -113,7 +113,7 @@ def validate_file(path: str | os.PathLike[str]) -> ValidationResult:
         data = Path(name).read_bytes()
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
-        problem = Problem(name, 1, ROOT_PATH, f"cannot read the file: {reason}")
+        problem = Problem(name, 1, ROOT_PATH, f"cannot read the file: {reason}", "unreadable-file")
         return ValidationResult(name, None, [problem], unreadable=True, files=[name])
     return validate_text(data, name)
 
@@ -150,7 +150,9 @@ def validate_data(document: Any, file: str = "<input>") -> ValidationResult:
         environment = Environment.model_validate(merged)
     except ValidationError as exc:
         field_problems = problems_from_errors(Environment, exc.errors())
-    field_problems += [FieldProblem(loc, message) for loc, message in environment_rules(merged)]
+    field_problems += [
+        FieldProblem(loc, message, "cross-source") for loc, message in environment_rules(merged)
+    ]
     problems = _ordered(layered.problems + _locate(merged, top, field_problems), layered.files)
     if problems:
         return ValidationResult(file, None, problems, files=layered.files)
@@ -170,7 +172,8 @@ def project_problem(name: str) -> str | None:
 
 
 def _failed(file: str, line: int, message: str) -> ValidationResult:
-    return ValidationResult(file, None, [Problem(file, line, ROOT_PATH, message)], files=[file])
+    problem = Problem(file, line, ROOT_PATH, message, "yaml")
+    return ValidationResult(file, None, [problem], files=[file])
 
 
 def _merge_defaults(document: dict[str, Any], top: Origin) -> dict[str, Any]:
@@ -217,7 +220,7 @@ def _locate(document: Any, top: Origin, field_problems: list[FieldProblem]) -> l
         if key in seen:
             continue
         seen.add(key)
-        located.append(Problem(origin.file, origin.line, path, message))
+        located.append(Problem(origin.file, origin.line, path, message, problem.rule))
     return located
 
 

@@ -93,7 +93,7 @@ def _load_base(value: Any, at: Origin, chain: tuple[str, ...]) -> tuple[str, Any
     with it: at the ``extends`` line (``at``), or in the base for a problem inside it."""
 
     def refused(message: str) -> Problem:
-        return Problem(at.file, at.line, "extends", message)
+        return Problem(at.file, at.line, "extends", message, "extends")
 
     if not isinstance(value, str) or not value.strip():
         return refused("must be the path of a base environment file, relative to this file")
@@ -117,11 +117,11 @@ def _load_base(value: Any, at: Origin, chain: tuple[str, ...]) -> tuple[str, Any
     try:
         base = yamlfile.parse(yamlfile.decode(data))
     except yamlfile.YamlProblem as exc:
-        return Problem(name, max(exc.line, 1), ROOT_PATH, exc.message)
+        return Problem(name, max(exc.line, 1), ROOT_PATH, exc.message, "yaml")
     if not isinstance(base, dict):
         kind = "a list" if isinstance(base, list) else "a single value"
         message = f"the base file holds {kind}; it must be a mapping like an environment file"
-        return Problem(name, getattr(base, "line", 1) or 1, ROOT_PATH, message)
+        return Problem(name, getattr(base, "line", 1) or 1, ROOT_PATH, message, "yaml")
     return name, base
 
 
@@ -159,6 +159,7 @@ def _merge_documents(
                 "environment",
                 f"required: the environment of {base_top.file} ({environment}) is not "
                 "inherited, each stage file names its own",
+                "extends",
             )
         )
         result.put("environment", environment, key_origin(base, "environment", base_top))
@@ -195,6 +196,7 @@ def _merge_sources(
                     format_path(origin.loc),
                     f"overrides the same data source of {below.file} as {first}: "
                     "merge the two entries",
+                    "extends",
                 )
             )
         else:

@@ -22,29 +22,101 @@ from acumatica_datasource.spec.base import TEXT_MESSAGE, TEXT_PATTERN
 Loc = tuple[str | int, ...]
 
 
+@dataclass(frozen=True)
+class Rule:
+    """A kind of problem: what it is and how problems of its kind are fixed (SARIF reports
+    one rule per kind; every problem names its kind)."""
+
+    id: str
+    title: str
+    help: str
+
+
+RULES = {
+    rule.id: rule
+    for rule in (
+        Rule(
+            "unreadable-file",
+            "The environment file cannot be read",
+            "Check the file's path and permissions.",
+        ),
+        Rule(
+            "yaml",
+            "The file is not an environment mapping in valid YAML",
+            "Fix the YAML at the line given: one document, a mapping with environment and "
+            "data_sources, plain keys, no unsupported tags.",
+        ),
+        Rule(
+            "extends",
+            "A base file named by extends cannot be combined with this file",
+            "extends is a path relative to the file, without cycles; every stage file names its "
+            "own environment, and one entry overrides a base's data source at most once.",
+        ),
+        Rule(
+            "missing-field",
+            "A required field is missing",
+            "Add the field (environment.schema.json lists every field and its rule).",
+        ),
+        Rule(
+            "unknown-key",
+            "A key that environment files do not have",
+            "Correct the key's spelling or remove it; the message names the allowed keys.",
+        ),
+        Rule(
+            "wrong-type",
+            "A value of the wrong type",
+            "Write the value as the type the message asks for (quote numbers meant as text).",
+        ),
+        Rule(
+            "invalid-value",
+            "A value that breaks its field's rule",
+            "Change the value as the message says (environment.schema.json has each rule).",
+        ),
+        Rule(
+            "cross-source",
+            "A rule across data sources or settings",
+            "Descriptions and ids are unique, previous_ids name no other data source, OAuth "
+            "data sources need callback_base_url, and a reference may not read the variables "
+            "that log in to Vault.",
+        ),
+    )
+}
+"""Every kind of problem, by id."""
+
+
 @dataclass(frozen=True, order=True)
 class Problem:
-    """One problem in one file, at a line (1-based) and a field path."""
+    """One problem in one file, at a line (1-based) and a field path; ``rule`` is its kind
+    (a key of :data:`RULES`)."""
 
     file: str
     line: int
     path: str
     message: str
+    rule: str = "invalid-value"
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}: {self.path}: {self.message}"
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON form used by ``acumatica-ds validate --format json``."""
-        return {"file": self.file, "line": self.line, "path": self.path, "message": self.message}
+        return {
+            "file": self.file,
+            "line": self.line,
+            "path": self.path,
+            "message": self.message,
+            "rule": self.rule,
+        }
 
 
 @dataclass(frozen=True)
 class FieldProblem:
-    """One problem with one field: ``loc`` is the cleaned location, ``path`` its text."""
+    """One problem with one field: ``loc`` is the cleaned location, ``path`` its text,
+    ``rule`` its kind (a key of :data:`RULES`)."""
 
     loc: Loc
     message: str
+    rule: str = "invalid-value"
 
     @property
     def path(self) -> str:
@@ -111,14 +183,16 @@ def _problem(
     last = next((p for p in reversed(loc) if isinstance(p, str)), "")
     value = error.get("input")
     if kind == "extra_forbidden":
-        return FieldProblem(loc, _unknown_key(str(loc[-1]), parent))
+        return FieldProblem(loc, _unknown_key(str(loc[-1]), parent), "unknown-key")
     if kind == "missing":
-        return FieldProblem(loc, "required field is missing")
+        return FieldProblem(loc, "required field is missing", "missing-field")
     if kind in ("union_tag_invalid", "union_tag_not_found"):
         field = str(ctx.get("discriminator", "")).strip("'\"") or "type"
         expected = " or ".join(_unwrap(final)[1]) or "a known value"
         if kind == "union_tag_not_found" and not (isinstance(value, dict) and field in value):
-            return FieldProblem((*loc, field), f"required field is missing: {expected}")
+            return FieldProblem(
+                (*loc, field), f"required field is missing: {expected}", "missing-field"
+            )
         return FieldProblem((*loc, field), f"must be {expected}")
     if kind in _TYPE_NAMES:
         message = f"must be {_TYPE_NAMES[kind]}"
@@ -126,7 +200,7 @@ def _problem(
             message += ": quote the value to make it text"
         if kind == "int_type" and isinstance(value, float):
             message = "must be a whole number"
-        return FieldProblem(loc, message)
+        return FieldProblem(loc, message, "wrong-type")
     if kind == "string_pattern_mismatch":
         known = _PATTERN_MESSAGES.get(str(ctx.get("pattern", "")))
         return FieldProblem(loc, known or _FIELD_MESSAGES.get(last, "has an invalid format"))
