@@ -38,6 +38,7 @@ bench: setup  ## every benchmark (a few minutes); figures in docs/performance.md
 	$(RUN) python bench/parallel.py
 	$(RUN) python bench/stack.py
 	$(RUN) python bench/hostile.py
+	$(RUN) python bench/backend.py
 
 clean:
 	rm -rf .venv .tools .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -7,7 +7,7 @@ The URL is lib/pq's (``host=`` a socket directory, ``sslmode``, ...) plus an opt
 ``table=`` (default ``pulumi_state``), which the CLI creates on first use when the role may
 create tables; lib/pq also reads ``PGPASSWORD`` (and the other ``PG*`` variables). Each stored
 file is a row whose ``data`` column is JSON ``{"data": BASE64}``: a secret scan of a
-``pg_dump`` must decode it, which :func:`state_blobs` does.
+``pg_dump`` must decode it, which :func:`tests.support.postgres.state_blobs` does.
 
 A password written into the URL is not kept out of files: the CLI stores the backend URL in
 ``PULUMI_HOME`` (``credentials.json`` on ``pulumi login``, and as the key of the selected stack
@@ -17,18 +17,16 @@ So the password goes in ``PGPASSWORD``, and these tests prove that way leaves no
 
 from __future__ import annotations
 
-import base64
-import gzip
 import json
 import os
-import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from tests.e2e.conftest import SECRETS, World, environment
-from tests.support.postgres import PostgresServer, running_postgres
+from tests.support.e2e import files_under
+from tests.support.postgres import PostgresServer, running_postgres, state_blobs
 
 from acumatica_datasource.tooling import PulumiCli
 
@@ -55,25 +53,6 @@ def test_the_helper_starts_postgres_as_root_and_stops_it_by_pid() -> None:
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
     assert not directory.exists()
-
-
-def state_blobs(dump: str) -> dict[str, str]:
-    """The files of the ``pulumi_state`` table of a ``pg_dump``: key -> decoded text."""
-    blobs: dict[str, str] = {}
-    rows = re.search(
-        r"^COPY public\.pulumi_state \(.*?\) FROM stdin;\n(.*?)^\\\.$", dump, re.S | re.M
-    )
-    assert rows is not None, "no pulumi_state table in the dump"
-    for line in rows.group(1).splitlines():
-        key, data, _updated = line.split("\t")
-        raw = base64.b64decode(json.loads(data)["data"])
-        blobs[key] = (gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw).decode()
-    return blobs
-
-
-def files_under(directory: Path) -> list[str]:
-    """The text of every file under ``directory`` (binary bytes replaced)."""
-    return [p.read_bytes().decode(errors="replace") for p in directory.rglob("*") if p.is_file()]
 
 
 def plain_pulumi(

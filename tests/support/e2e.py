@@ -215,6 +215,11 @@ class World:
         return sorted(found_forms(secrets, haystacks))
 
 
+def files_under(directory: Path) -> list[str]:
+    """The text of every file under ``directory`` (binary bytes replaced), for secret scans."""
+    return [p.read_bytes().decode(errors="replace") for p in directory.rglob("*") if p.is_file()]
+
+
 @contextlib.contextmanager
 def running_world(
     root: Path,

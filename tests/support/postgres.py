@@ -21,13 +21,22 @@ Here instead:
 
 The Pulumi backend URL of a database is :meth:`PostgresServer.backend_url`:
 ``postgres://postgres@/DB?host=SOCKET_DIR&sslmode=disable`` (or ``...@127.0.0.1:PORT/DB``).
+:meth:`PostgresServer.restart` starts a stopped server again on the same data, socket and port.
+
+The CLI keeps each file of the DIY backend as a row of the ``pulumi_state`` table whose
+``data`` column is JSON ``{"data": BASE64}`` (gzipped or not): :func:`state_blobs` decodes the
+rows of a ``pg_dump``, :meth:`PostgresServer.checkpoint` reads one stack's checkpoint.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import gzip
 import importlib.util
+import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -36,6 +45,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from tests.support.processes import stop_process
@@ -112,10 +122,21 @@ class PostgresServer:
         )
         if done.returncode != 0:
             raise RuntimeError(f"initdb failed ({done.returncode}):\n{done.stdout}{done.stderr}")
+        self._serve()
+        self.start_seconds = time.monotonic() - started
+
+    def restart(self) -> None:
+        """Start the server again on its data, socket and port (after :meth:`stop`)."""
+        if self.process is not None:
+            raise RuntimeError("the server is running")
+        self._serve()
+
+    def _serve(self) -> None:
+        """Start ``postgres`` on the data directory and wait until it accepts connections."""
         server = [str(BIN_DIR / "postgres"), "-D", str(self.data), "-p", str(self.port)]
         server += ["-k", str(self.socket_dir), "-c", f"listen_addresses={self._listen()}"]
         server += ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "max_connections=200"]
-        with self.log_path.open("wb") as log:
+        with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 _as_server_user(server), stdout=log, stderr=subprocess.STDOUT
             )
@@ -129,7 +150,6 @@ class PostgresServer:
                     f"postgres did not start in {START_TIMEOUT:.0f} s:\n{self.log()}"
                 )
             time.sleep(0.05)
-        self.start_seconds = time.monotonic() - started
 
     def _listen(self) -> str:
         return "127.0.0.1" if self.tcp else ""
@@ -190,6 +210,38 @@ class PostgresServer:
         """``pg_dump`` of ``database`` as SQL text (every table's rows included)."""
         return self._client("pg_dump", "-d", database)
 
+    @contextlib.contextmanager
+    def session(self, database: str = "postgres") -> Iterator[PsqlSession]:
+        """An open psql session: statements run one by one, a transaction spans them."""
+        where = ["-h", str(self.socket_dir), "-p", str(self.port), "-U", SUPERUSER]
+        process = subprocess.Popen(
+            [str(BIN_DIR / "psql"), *where, "-X", "-q", "-A", "-t", "-d", database],
+            env=self.client_env(),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        try:
+            yield PsqlSession(process)
+        finally:
+            stop_process(process, signal.SIGTERM, STOP_TIMEOUT)
+
+    def waiting_on_locks(self, database: str) -> int:
+        """How many sessions of ``database`` wait for a lock now."""
+        sql = (
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+            f"AND datname = '{database}'"
+        )
+        return int(self.psql(sql).strip())
+
+    def checkpoint(self, database: str, project: str, stack: str) -> dict[str, Any]:
+        """The latest deployment of ``stack`` (``checkpoint.latest``) as the database holds it."""
+        key = f"{database}/.pulumi/stacks/{project}/{stack}.json"
+        blob = state_blobs(self.dump(database))[key]
+        latest: dict[str, Any] = json.loads(blob)["checkpoint"].get("latest") or {}
+        return latest
+
     def client_env(self) -> dict[str, str]:
         """The environment of a client program: ``PGPASSWORD`` when the server has one."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
@@ -211,6 +263,43 @@ class PostgresServer:
         if done.returncode != 0:
             raise RuntimeError(f"{program} failed ({done.returncode}): {done.stderr.strip()}")
         return done.stdout
+
+
+class PsqlSession:
+    """A psql process reading statements from its stdin (see :meth:`PostgresServer.session`)."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        self.process = process
+
+    def run(self, statement: str) -> None:
+        """Send ``statement`` and wait until psql has run it (a marker echoes back)."""
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.process.stdin.write(f"{statement};\n\\echo done-{id(statement)}\n")
+        self.process.stdin.flush()
+        output = []
+        for line in self.process.stdout:
+            if line.strip() == f"done-{id(statement)}":
+                break
+            output.append(line)
+        else:
+            raise RuntimeError(f"psql ended: {''.join(output)}")
+        if any("ERROR" in line for line in output):
+            raise RuntimeError(f"psql: {''.join(output)}")
+
+
+def state_blobs(dump: str) -> dict[str, str]:
+    """The files of the ``pulumi_state`` table of a ``pg_dump``: key -> decoded text."""
+    blobs: dict[str, str] = {}
+    rows = re.search(
+        r"^COPY public\.pulumi_state \(.*?\) FROM stdin;\n(.*?)^\\\.$", dump, re.S | re.M
+    )
+    if rows is None:
+        raise AssertionError("no pulumi_state table in the dump")
+    for line in rows.group(1).splitlines():
+        key, data, _updated = line.split("\t")
+        raw = base64.b64decode(json.loads(data)["data"])
+        blobs[key] = (gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw).decode()
+    return blobs
 
 
 @contextlib.contextmanager

@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import pulumi
 from pulumi import automation as auto
@@ -84,6 +85,15 @@ VERDICT = {"ok": "ok", "warning": "warning", "failed": "failed"}
 PREVIEWED = ("planned", "unchanged")
 """Statuses of a data source a preview got to."""
 LOCK_POLL_SECONDS = 1.0
+UNSAVED = "failed to save snapshot"
+"""How the engine reports a checkpoint it could not write to the backend (after retrying the
+write for about 30 seconds)."""
+TABLE_RACE = "failed to create table"
+"""How the engine reports that it could not create its table in a new PostgreSQL database."""
+OPEN_ATTEMPTS = 3
+OPEN_RETRY_SECONDS = 0.5
+STOP_SECONDS = 2.0
+"""Seconds between the signals that stop an engine whose backend cannot be written."""
 TAIL_SECONDS = 0.3
 ENGINE_NOISE = ("update failed", "preview failed", "refresh failed", "destroy failed")
 
@@ -107,6 +117,17 @@ class _Busy(Exception):
     def __init__(self, holders: list[LockHolder]) -> None:
         super().__init__()
         self.holders = holders
+
+
+class _Pending(Exception):
+    """Internal: operations are pending on a backend whose locks only the engine sees (not
+    ``file://``): another run may be applying them (``--wait-lock`` waits), or a killed run
+    left them; ``error`` says so when the wait is over."""
+
+    def __init__(self, described: str, error: EngineError) -> None:
+        super().__init__()
+        self.described = described
+        self.error = error
 
 
 class _Retry(Exception):
@@ -152,6 +173,10 @@ class Progress:
         """Warnings of the engine about no data source in particular."""
         self.unchecked: list[str] = []
         """The data sources whose secrets' rotation could not be checked (Vault failed)."""
+        self.unsaved: str | None = None
+        """Why the engine could not save the state, once it could not."""
+        self.on_unsaved: Callable[[], None] | None = None
+        """Called once, when the engine first could not save the state."""
         self.old_outputs: dict[str, dict[str, Any]] = {}
         self.new_outputs: dict[str, dict[str, Any]] = {}
 
@@ -232,6 +257,9 @@ class Progress:
             return
         message = message.removeprefix("DataSourceError: ")
         source = self._source(diagnostic.urn)
+        if UNSAVED in message:
+            self._unsaved(message, source)
+            return
         if source is not None:
             if diagnostic.severity == "error":
                 if message.startswith("interrupted:"):
@@ -245,6 +273,19 @@ class Progress:
             self.warnings.append(message)
         for line in message.splitlines():
             self.write(f"    {line}")
+
+    def _unsaved(self, message: str, source: DataSourceResult | None) -> None:
+        """The engine could not record a step: the data source's outcome is unknown to the
+        state (the next run applies it again), and the run is stopped."""
+        if source is not None:
+            source.status = "interrupted"
+            source.say("error", "not recorded: the state backend could not be written")
+        if self.unsaved is not None:
+            return
+        self.unsaved = message.split(f"{UNSAVED}:", 1)[-1].strip()
+        self.write(f"    the state backend could not be written: {self.unsaved}")
+        if self.on_unsaved is not None:
+            self.on_unsaved()
 
     # --- after the run ------------------------------------------------------------------------
 
@@ -400,7 +441,7 @@ class EngineRunner:
     def stack(self) -> auto.Stack:
         """The stack, created on first use."""
         if self._stack is None:
-            self._stack = self._open(auto.create_or_select_stack)
+            self._stack = self._open(_create_or_select)
         return self._stack
 
     def _open(self, opener: Callable[..., auto.Stack]) -> auto.Stack:
@@ -416,7 +457,8 @@ class EngineRunner:
         )
         label = stack_label(self.settings.project, self.settings.stack)
         try:
-            stack: auto.Stack = opener(
+            stack: auto.Stack = _opened(
+                opener,
                 stack_name=self.settings.stack,
                 project_name=self.settings.project,
                 program=self.program,
@@ -524,12 +566,16 @@ class EngineRunner:
         )
         if not self.settings.clear_pending:
             if holders is None:  # this backend's locks are seen only by the engine
-                raise EngineError(
-                    f"stack {self.settings.stack} has operations pending ({described}): either "
-                    "another run is updating it now, or the last run was killed before it "
-                    "could finish them. If no other run is going on, re-run with "
-                    "--clear-pending (it asks the backend, and refuses while a live run holds "
-                    "the stack); the run then re-applies what is needed"
+                raise _Pending(
+                    described,
+                    EngineError(
+                        f"stack {self.settings.stack} has operations pending ({described}): "
+                        "either another run is updating it now, or the last run was killed "
+                        "before it could finish them. If no other run is going on, re-run with "
+                        "--clear-pending (it asks the backend, and refuses while a live run "
+                        "holds the stack); the run then re-applies what is needed. To wait for "
+                        "another run to end, re-run with --wait-lock SECONDS"
+                    ),
                 )
             raise EngineError(
                 f"the last deployment of stack {self.settings.stack} was interrupted while "
@@ -600,6 +646,14 @@ class EngineRunner:
                     raise
                 except _Retry:
                     continue
+                except _Pending as pending:
+                    if time.monotonic() >= deadline:
+                        raise pending.error from None
+                    self.write(
+                        f"waiting for stack {self.settings.stack}: operations are pending "
+                        f"({pending.described}); another run may be applying them"
+                    )
+                    self._sleep_until(min(deadline, time.monotonic() + LOCK_POLL_SECONDS))
                 except _Busy as busy:
                     if time.monotonic() >= deadline:
                         raise self._busy_error(busy.holders) from None
@@ -633,6 +687,23 @@ class EngineRunner:
         finally:
             self._channel = None
             shutil.rmtree(directory, ignore_errors=True)
+
+    def _stop_unsaved(self) -> None:
+        """Stop a run whose state cannot be saved: the engine retried the write for about 30
+        seconds, and each further step, and its own last write, would wait as long only to go
+        unrecorded too. The providers' work is cancelled, the engine gets two SIGINTs (cancel,
+        then terminate) and, as it still waits on the backend then, SIGKILL: the engine alone,
+        so its provider processes close their sessions as it goes."""
+        if self._channel is not None:
+            self._channel.cancel("the state backend could not be written")
+        engines = self.engine.pids()  # not the commands that run after it (stack export)
+
+        def stop() -> None:
+            for signum in (signal.SIGINT, signal.SIGINT, signal.SIGKILL):
+                self.engine.signal(signum, only=engines)
+                time.sleep(STOP_SECONDS)
+
+        threading.Thread(target=stop, name="stop-unsaved", daemon=True).start()
 
     def _not_started(self, operation: str, when: str) -> StackResult:
         result = self._new_result(operation, status="interrupted")
@@ -680,6 +751,7 @@ class EngineRunner:
 
     def _run_once(self, operation: str, targets: tuple[str, ...] | None = None) -> StackResult:
         progress = Progress(self.environment, operation, self.write)
+        progress.on_unsaved = self._stop_unsaved
         channel = self._channel
         assert channel is not None
         _, start = channel.read()
@@ -793,6 +865,15 @@ class EngineRunner:
             elif source.action is None and operation in ("refresh", "destroy"):
                 source.say("info", f"not in stack {self.settings.stack}: nothing to {operation}")
             result.data_sources.append(source)
+        if progress.unsaved is not None:
+            result.say(
+                "error",
+                f"the state backend ({backend_name(self.env['PULUMI_BACKEND_URL'])}) could not "
+                f"be written ({progress.unsaved}), so the run was stopped: what it applied since "
+                "its last saved checkpoint is not recorded. Once the backend is reachable again, "
+                "re-run the command (with --clear-pending if it asks for it); data sources are "
+                "safe to apply again",
+            )
         for error in progress.errors:
             result.say("error", error)
         for warning in progress.warnings:
@@ -832,6 +913,43 @@ def _refreshed(
         after.get("status") if isinstance(after, Mapping) else None
     ) or old.get("secret_versions") != new.get("secret_versions")
     return "updated" if changed else "unchanged"
+
+
+def _opened(opener: Callable[..., auto.Stack], **options: Any) -> auto.Stack:
+    """``opener(**options)``, tried again when the backend's first use lost a race: on a new
+    PostgreSQL database each run creates the engine's table, and one that does it at the same
+    moment as another fails ("duplicate key value violates unique constraint", 23505) although
+    the table is then there."""
+    for _ in range(OPEN_ATTEMPTS - 1):
+        try:
+            return opener(**options)
+        except auto.CommandError as exc:
+            if TABLE_RACE not in str(exc) or "(23505)" not in str(exc):
+                raise
+        time.sleep(OPEN_RETRY_SECONDS)
+    return opener(**options)
+
+
+def _create_or_select(**options: Any) -> auto.Stack:
+    """``auto.create_or_select_stack``, which looks for the stack, then creates it: when
+    another run (a pipeline sharing the backend) created it in between, that one is selected."""
+    try:
+        return auto.create_or_select_stack(**options)
+    except auto.StackAlreadyExistsError:
+        return auto.select_stack(**options)
+
+
+def backend_name(url: str) -> str:
+    """A backend URL as it may be shown: without a password (in the user part or a
+    ``password=`` parameter)."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if parts.password is not None:
+        netloc = f"{parts.username or ''}@{netloc.rsplit('@', 1)[1]}"
+    query = "&".join(
+        pair for pair in parts.query.split("&") if pair.split("=", 1)[0].lower() != "password"
+    )
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
 SECRET_SIGNATURE = "4dabf18193072939515e22adb298388d"

@@ -14,7 +14,7 @@ import os
 import signal
 import subprocess
 import threading
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import IO
 
@@ -82,11 +82,17 @@ class EngineProcess(PulumiCommand):
             raise create_command_error(result)
         return result
 
-    def signal(self, signum: int) -> None:
-        """Pass ``signum`` on to every ``pulumi`` running now (the engine cancels on the first
-        SIGINT or SIGTERM and terminates on the second)."""
+    def pids(self) -> set[int]:
+        """The process ids of the ``pulumi`` processes running now."""
         with self._lock:
-            running = list(self._running)
+            return {process.pid for process in self._running}
+
+    def signal(self, signum: int, *, only: Collection[int] | None = None) -> None:
+        """Pass ``signum`` on to every ``pulumi`` running now (the engine cancels on the first
+        SIGINT or SIGTERM and terminates on the second); with ``only``, to those of these
+        process ids that still run."""
+        with self._lock:
+            running = [p for p in self._running if only is None or p.pid in only]
         for process in running:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(process.pid, signum)
