@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
 import pulumi
 from pulumi import automation as auto
@@ -47,6 +47,7 @@ from acumatica_datasource.cli.result import (
     stack_label,
 )
 from acumatica_datasource.errors import AcumaticaDataSourceError, EnvironmentProblem, UsageError
+from acumatica_datasource.redaction import Redactor
 from acumatica_datasource.resource import TYPE_TOKEN, declare, export_data_sources
 from acumatica_datasource.resource.lifecycle import ROTATION_UNCHECKED, property_changes
 from acumatica_datasource.resource.outputs import is_fingerprint, upgrade
@@ -250,7 +251,7 @@ class Progress:
     def _diagnostic(self, diagnostic: auto.DiagnosticEvent) -> None:
         if diagnostic.severity == "debug":
             return
-        message = diagnostic.message.strip()
+        message = engine_text(diagnostic.message.strip())
         if not message or message in ENGINE_NOISE:
             return
         if message.startswith("Resource monitor has terminated"):
@@ -973,10 +974,28 @@ def _name(urn: Any) -> str:
     return str(urn or "?").rsplit("::", 1)[-1]
 
 
+def backend_secrets(url: str) -> list[str]:
+    """The passwords a backend URL holds (the user part's, ``password=`` parameters)."""
+    parts = urlsplit(url)
+    found = [parts.password] if parts.password else []
+    for pair in parts.query.split("&"):
+        key, _, value = pair.partition("=")
+        if key.lower() == "password" and value:
+            found += [value, unquote_plus(value)]
+    return found
+
+
+def engine_text(text: str) -> str:
+    """Text of the engine as it may be shown: the backend URL's passwords masked (the engine
+    repeats the URL in its errors, and masks only the user part's password)."""
+    url = os.environ.get("PULUMI_BACKEND_URL")
+    return Redactor(backend_secrets(url))(text) if url else text
+
+
 def _tail(exc: auto.CommandError, lines: int = 12) -> str:
     text = str(exc)
     marker = "stderr:"
     stderr = text.split(marker, 1)[1].strip() if marker in text else ""
     body = stderr or text
     kept = [line for line in body.splitlines() if line.strip()][-lines:]
-    return "\n".join(kept)
+    return engine_text("\n".join(kept))
