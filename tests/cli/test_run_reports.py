@@ -1,6 +1,6 @@
-"""CI reports of real runs (issue 17): ``verify`` as JUnit XML and Markdown, ``up``,
-``preview`` and ``promote`` as Markdown summaries, the summary appended to
-``$GITHUB_STEP_SUMMARY``; against the sandbox, OpenBao and the real Pulumi engine.
+"""CI reports of real runs (issue 17): ``verify`` as JUnit XML and Markdown; ``up``,
+``preview``, ``promote``, ``refresh`` and ``destroy`` as Markdown summaries; the summary
+appended to ``$GITHUB_STEP_SUMMARY``; against the sandbox, OpenBao and the real Pulumi engine.
 
 Two environments: ``dev`` verifies and deploys; ``test`` reads a wrong password from Vault
 and uses a callback base URL that the connected application does not list, so both its data
@@ -144,6 +144,22 @@ def test_stack_commands_write_markdown_summaries(world: World) -> None:
     assert "| ✅ | dev | `dev.yaml` | applied |" in promote.stdout
     assert "| ❌ | test | `test.yaml` | failed |" in promote.stdout
     assert_golden("promote.md", promote.stdout)
+
+    # refresh after the user was locked in Acumatica: the failure and its fix
+    world.control.patch_user("nectari", locked=True)
+    try:
+        refresh = world.acumatica_ds("refresh", "--env", str(dev), "--format", "markdown")
+    finally:
+        world.control.patch_user("nectari", locked=False)
+    assert refresh.code == 1, refresh.output
+    assert refresh.stdout.startswith("### ❌ acumatica-ds refresh dev: failed")
+    assert "| ❌ | ERP (Basic) `erp-basic` | failed | failed |" in refresh.stdout
+    assert "locked" in refresh.stdout
+
+    destroy = world.acumatica_ds("destroy", "--env", str(dev), "--yes", "--format", "markdown")
+    assert destroy.code == 0, destroy.output
+    assert destroy.stdout.startswith("### ✅ acumatica-ds destroy dev: succeeded\n\n2 deleted\n")
+    assert "| 🗑️ | ERP (OAuth) `erp-oauth` | deleted | not run |  |" in destroy.stdout
     assert world.secret_hits() == []
 
 
