@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from acumatica_datasource.cli.engine import backend_name
+from acumatica_datasource.cli.backend import backend_name
 from acumatica_datasource.tooling import PulumiCli
 
 

@@ -3,7 +3,7 @@ changes, field by field, with secret values never shown (issue 15)."""
 
 from __future__ import annotations
 
-from acumatica_datasource.cli.engine import _field_changes
+from acumatica_datasource.cli.engine_events import _field_changes
 from acumatica_datasource.cli.render import render
 from acumatica_datasource.cli.result import SECRET, DataSourceResult, FieldChange, StackResult
 from acumatica_datasource.resource.outputs import fingerprint
