@@ -1,13 +1,15 @@
 """``acumatica-ds output`` and the stack outputs (issue 15): what the stack records for each
 data source, the secret connection string only with ``--show-secrets``; each data source is
-also a stack output named by its id, which plain ``pulumi stack output`` (and so a
-``StackReference`` of another stack) reads."""
+also a stack output named by its id, which plain ``pulumi stack output`` and a
+``StackReference`` in a stack of another project read."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 
+import pulumi
+from pulumi import automation as auto
 from tests.e2e.conftest import SECRETS, World, environment
 
 
@@ -91,3 +93,26 @@ def test_output_and_the_stack_outputs(world: World) -> None:
     assert outputs["erp-basic"]["verification"]["status"] == "ok"
     assert outputs["connection_strings"] == "[secret]"
     assert SECRETS["password"] not in listed.stdout
+
+    # a stack of another project reads them through a StackReference
+    def consumer() -> None:
+        reference = pulumi.StackReference("organization/acumatica-datasources/dev")
+        oauth_output = reference.get_output("erp-oauth")
+        pulumi.export("callback", oauth_output.apply(lambda o: o["callback_url"]))
+        pulumi.export("status", oauth_output.apply(lambda o: o["verification"]["status"]))
+
+    env = world.pulumi_env()
+    options = auto.LocalWorkspaceOptions(
+        work_dir=str(world.root / "consumer"),
+        pulumi_home=env["PULUMI_HOME"],
+        env_vars=env,
+        project_settings=auto.ProjectSettings(name="consumer", runtime="python"),
+        pulumi_command=world.cli.command(),
+    )
+    (world.root / "consumer").mkdir()
+    stack = auto.create_or_select_stack(
+        stack_name="dev", project_name="consumer", program=consumer, opts=options
+    )
+    consumed = stack.up(color="never").outputs
+    assert consumed["callback"].value == "https://bi.example.com/oauth/callback/erp-oauth"
+    assert consumed["status"].value == "ok"
