@@ -31,6 +31,15 @@ def test_a_rename_with_previous_ids_replaces_and_shows_the_callback_url(world: W
         "https://bi.example.com/oauth/callback/erp-oauth-prod: register the new one"
     ) in preview.stderr
     assert "+ create " not in preview.stderr and "- delete " not in preview.stderr
+    # --target names the new id; the engine follows the alias to the recorded data source
+    targeted = world.acumatica_ds(
+        "preview", "--env", str(path), "--target", "erp-main", "--format", "json"
+    )
+    assert targeted.code == 0, targeted.output
+    planned = {s["data_source_id"]: s for s in targeted.result["data_sources"]}
+    assert (planned["erp-main"]["action"], planned["erp-main"]["status"]) == ("replace", "planned")
+    assert planned["erp-oauth-prod"]["status"] == "skipped"
+    assert targeted.result["changes"]["update"] == 1
 
     applied = world.acumatica_ds("up", "--env", str(path), "--format", "json")
     assert applied.code == 1, "the new callback URL is not registered: strict fails"
