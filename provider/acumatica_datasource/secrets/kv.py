@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -157,6 +157,20 @@ def _said(exc: hvac.exceptions.VaultError) -> str:
     return (exc.errors and " ".join(str(e) for e in exc.errors)) or ""
 
 
+def _failure(
+    loc: VaultLocation, ctx: CallContext, *, action: str, api_path: str
+) -> Callable[[Exception], SecretError]:
+    """How a KV call's failure is reported: a missing path or mount as :func:`_missing`
+    says, any other error translated for ``action`` on ``api_path``."""
+
+    def failure(exc: Exception) -> SecretError:
+        if isinstance(exc, hvac.exceptions.InvalidPath):
+            return _missing(loc, ctx, exc)
+        return translate(exc, ctx, action=action, api_path=api_path)
+
+    return failure
+
+
 def _missing(loc: VaultLocation, ctx: CallContext, exc: hvac.exceptions.VaultError) -> SecretError:
     if "no handler for route" in _said(exc):
         return SecretNotFound(
@@ -241,14 +255,7 @@ def read_kv1(client: hvac.Client, loc: VaultLocation, ctx: CallContext) -> KvSec
     def call() -> Any:
         return client.secrets.kv.v1.read_secret(path=loc.path, mount_point=loc.mount)
 
-    response = guarded(
-        call,
-        lambda exc: (
-            _missing(loc, ctx, exc)
-            if isinstance(exc, hvac.exceptions.InvalidPath)
-            else translate(exc, ctx, action=action, api_path=f"{loc.mount}/{loc.path}")
-        ),
-    )
+    response = guarded(call, _failure(loc, ctx, action=action, api_path=f"{loc.mount}/{loc.path}"))
     values = _response_data(response, ctx, action)
     if values.keys() >= _VAULT_OWN_DATA or (isinstance(response, dict) and response.get("auth")):
         # the last check, where the mount's kind could not be looked up: a token's own facts
@@ -272,12 +279,7 @@ def read_kv2_version(client: hvac.Client, loc: VaultLocation, ctx: CallContext) 
         return client.secrets.kv.v2.read_secret_metadata(path=loc.path, mount_point=loc.mount)
 
     response = guarded(
-        call,
-        lambda exc: (
-            _missing(loc, ctx, exc)
-            if isinstance(exc, hvac.exceptions.InvalidPath)
-            else translate(exc, ctx, action=action, api_path=f"{loc.mount}/metadata/{loc.path}")
-        ),
+        call, _failure(loc, ctx, action=action, api_path=f"{loc.mount}/metadata/{loc.path}")
     )
     data = _response_data(response, ctx, action)
     current = data.get("current_version")
@@ -324,14 +326,7 @@ def _current_kv2(
                 return {"data": {}}  # no secret yet
             raise
 
-    response = guarded(
-        call,
-        lambda exc: (
-            _missing(loc, ctx, exc)
-            if isinstance(exc, hvac.exceptions.InvalidPath)
-            else translate(exc, ctx, action=action, api_path=_data_path(loc))
-        ),
-    )
+    response = guarded(call, _failure(loc, ctx, action=action, api_path=_data_path(loc)))
     data = _response_data(response, ctx, action)
     meta = _mapping(data.get("metadata"))
     values = _mapping(data.get("data"))
@@ -405,14 +400,7 @@ def _current_kv1(client: hvac.Client, loc: VaultLocation, ctx: CallContext) -> d
                 return {"data": {}}  # no secret yet
             raise
 
-    response = guarded(
-        call,
-        lambda exc: (
-            _missing(loc, ctx, exc)
-            if isinstance(exc, hvac.exceptions.InvalidPath)
-            else translate(exc, ctx, action=action, api_path=f"{loc.mount}/{loc.path}")
-        ),
-    )
+    response = guarded(call, _failure(loc, ctx, action=action, api_path=f"{loc.mount}/{loc.path}"))
     return dict(_response_data(response, ctx, action))
 
 
