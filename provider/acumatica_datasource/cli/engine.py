@@ -477,7 +477,10 @@ class EngineRunner:
         if not again or self.interrupts.first is not None:
             return
         self.write(f"recording the failed verification of {', '.join(again)} (refresh)")
-        refreshed = {s.data_source_id: s for s in self._run_once("refresh", again).data_sources}
+        try:
+            refreshed = {s.data_source_id: s for s in self._run_once("refresh", again).data_sources}
+        except (EngineError, _Retry, _Busy):  # e.g. another run took the stack meanwhile
+            refreshed = {}
         for source in result.data_sources:
             if source.data_source_id not in again:
                 continue
