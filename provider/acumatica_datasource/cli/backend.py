@@ -3,6 +3,7 @@ engine's text with the backend's passwords masked."""
 
 from __future__ import annotations
 
+import functools
 import os
 from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
@@ -37,4 +38,10 @@ def engine_text(text: str) -> str:
     """Text of the engine as it may be shown: the backend URL's passwords masked (the engine
     repeats the URL in its errors, and masks only the user part's password)."""
     url = os.environ.get("PULUMI_BACKEND_URL")
-    return Redactor(backend_secrets(url))(text) if url else text
+    return _redactor(url)(text) if url else text
+
+
+@functools.lru_cache(maxsize=4)
+def _redactor(url: str) -> Redactor:
+    """One redactor per backend URL (each engine diagnostic passes through it)."""
+    return Redactor(backend_secrets(url))
