@@ -313,7 +313,7 @@ class Watched:
             time.sleep(0.05)
 
     def names(self) -> list[str]:
-        return [" ".join(command_line(pid))[:120] for pid in self.tree]
+        return [" ".join(command_line(pid))[:120] for pid in list(self.tree)]  # it grows
 
     def wait_until(self, predicate: Callable[[], bool], timeout: float = 120.0) -> None:
         """Wait for ``predicate`` while the command runs (fails if it ends first)."""
@@ -374,7 +374,7 @@ class Watched:
         return names
 
     def _alive(self) -> list[int]:
-        return [pid for pid, started in self.tree.items() if _start_time(pid) == started]
+        return [pid for pid, started in list(self.tree.items()) if _start_time(pid) == started]
 
 
 def start(world: World, *args: str, env: dict[str, str] | None = None) -> Watched:

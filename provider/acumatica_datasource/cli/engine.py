@@ -56,6 +56,9 @@ DEFAULT_STATE_DIR = ".acumatica-ds/state"
 LOCK_POLL_SECONDS = 1.0
 TABLE_RACE = "failed to create table"
 """How the engine reports that it could not create its table in a new PostgreSQL database."""
+STACK_RACE = "could not create stack: could not list bucket"
+"""How the engine reports a new stack that another run created at the same moment (the
+PostgreSQL backend lists its rows while the other run writes them): selecting it then works."""
 OPEN_ATTEMPTS = 3
 OPEN_RETRY_SECONDS = 0.5
 STOP_SECONDS = 2.0
@@ -591,6 +594,7 @@ class EngineRunner:
         self, operation: str, progress: Progress, *, failed: bool, pending: set[str]
     ) -> StackResult:
         interrupted = self.interrupts.first is not None
+        stopped = interrupted or progress.unsaved is not None
         done = PREVIEWED if operation == "preview" else DONE
         result = self._new_result(operation)
         targets = self.settings.targets
@@ -600,7 +604,7 @@ class EngineRunner:
                 source.status, source.action = "skipped", None
             elif data_source_id in pending:
                 source.status = "interrupted"  # the state says its operation never ended
-            elif interrupted and source.status not in (*done, "failed"):
+            elif stopped and source.status not in (*done, "failed"):
                 source.status = "interrupted"
             elif operation == "refresh" and source.status in DONE:
                 source.status = _refreshed(
@@ -665,12 +669,14 @@ def _opened(opener: Callable[..., auto.Stack], **options: Any) -> auto.Stack:
     """``opener(**options)``, tried again when the backend's first use lost a race: on a new
     PostgreSQL database each run creates the engine's table, and one that does it at the same
     moment as another fails ("duplicate key value violates unique constraint", 23505) although
-    the table is then there."""
+    the table is then there; the same for a new stack (:data:`STACK_RACE`)."""
     for _ in range(OPEN_ATTEMPTS - 1):
         try:
             return opener(**options)
         except auto.CommandError as exc:
-            if TABLE_RACE not in str(exc) or "(23505)" not in str(exc):
+            said = str(exc)
+            lost = (TABLE_RACE in said and "(23505)" in said) or STACK_RACE in said
+            if not lost:
                 raise
         time.sleep(OPEN_RETRY_SECONDS)
     return opener(**options)
